@@ -131,12 +131,14 @@ def stable_id(*parts: str) -> str:
     return f"R{h}"
 
 
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe", "þ": "th", "ð": "d"})
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free text for matching."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("ø", "o").replace("æ", "ae").replace("ß", "ss").replace("đ", "d").replace("ł", "l")
-    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+    text = unicodedata.normalize("NFKD", (text or "").lower())
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
 
 
 def _pages(biblio: dict | None) -> str:

@@ -92,7 +92,11 @@ def _iter_stream(fh: IO[bytes], where: str, name: str) -> Iterator[tuple[str, di
                     raise SnapshotError(f"{where}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
                 if not isinstance(obj, dict):
                     raise SnapshotError(f"{where}:{lineno}: expected a JSON object per line, got {type(obj).__name__}")
-                yield f":{lineno}", obj
+                if isinstance(obj.get("results"), list):  # an API page saved on one line
+                    for i, w in enumerate(obj["results"]):
+                        yield f":{lineno}#{i}", w
+                else:
+                    yield f":{lineno}", obj
         else:
             text = io.TextIOWrapper(io.BufferedReader(_Prefixed(first, buf)), encoding="utf-8")
             yield from _iter_json_document(text, where)
