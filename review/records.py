@@ -131,14 +131,17 @@ def stable_id(*parts: str) -> str:
     return f"R{h}"
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_ALNUM = re.compile(r"[\W_]+")
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe", "þ": "th", "ð": "d"})
 
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free text for matching."""
-    text = unicodedata.normalize("NFKD", (text or "").lower())
-    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
-    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+    text = (text or "").lower()
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_FOLD)
+    return _NON_ALNUM.sub(" ", text).strip()
 
 
 def _pages(biblio: dict | None) -> str:

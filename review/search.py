@@ -35,7 +35,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def record_matches(rec: Record, search: Search, node=None) -> bool:
+def record_matches(rec: Record, search: Search, node=None, folded: str | None = None) -> bool:
     """Whether a record satisfies a search's text and filters.
 
     Unknown values (no year, type or language in the record) pass a filter:
@@ -50,7 +50,7 @@ def record_matches(rec: Record, search: Search, node=None) -> bool:
         return False
     if search.languages and rec.language and rec.language not in search.languages:
         return False
-    return matches(node if node is not None else parse(search.query), fold(rec.text))
+    return matches(node if node is not None else parse(search.query), folded if folded is not None else fold(rec.text))
 
 
 def search_snapshot(store: Store, protocol: Protocol, snapshot: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -77,8 +77,9 @@ def search_snapshot(store: Store, protocol: Protocol, snapshot: str | Path, prog
     hits: dict[str, list[tuple[Record, dict]]] = {s.name: [] for s, _, _ in todo}
     for rec, raw in tqdm(read_records(snapshot, name=snapshot.name), desc="search snapshot", unit=" works",
                          disable=not progress):
+        folded = fold(rec.text)
         for s, node, _ in todo:
-            if record_matches(rec, s, node):
+            if record_matches(rec, s, node, folded):
                 hits[s.name].append((rec, raw))
     for s, _, run_id in todo:
         found = hits[s.name]
