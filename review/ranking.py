@@ -1,0 +1,286 @@
+"""Prioritised screening: text features, classifiers, query strategies, in fit/transform style.
+
+- :class:`TextFeatures` turns records into one sparse matrix (TF-IDF of words and word
+  pairs, TF-IDF of character n-grams, and the record's subject terms: OpenAlex concepts,
+  topics, keywords, MeSH). It is fitted once per pool; re-ranking never touches text again.
+- :class:`Ranker` trains a classifier on the labelled rows and orders the unlabelled ones
+  by a query strategy (``max``: most likely relevant first; ``uncertainty``: closest to
+  the decision boundary first; ``mixed``: mostly max, every ``mix_every``-th pick uncertain).
+- :func:`prior_scores` orders records before both classes are labelled: cosine similarity
+  to the included records seen so far, else to the protocol's concept terms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.naive_bayes import ComplementNB, MultinomialNB
+from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
+
+from .records import Record
+
+CLASSIFIERS = ("nb", "logistic", "svm", "ensemble")
+QUERY_STRATEGIES = ("max", "uncertainty", "mixed")
+
+
+def document(rec: Record) -> str:
+    """The free text a screener reads: title and abstract."""
+    return f"{rec.title or ''}. {rec.abstract or ''}"
+
+
+def subject_terms(rec: Record, raw: dict | None = None) -> list[str]:
+    """Controlled subject terms of a record: OpenAlex concepts, topics, keywords, and MeSH from ``raw``."""
+    terms = [*rec.concepts, *rec.topics, *rec.keywords]
+    if isinstance(raw, dict):
+        for m in raw.get("mesh") or []:
+            name = m.get("descriptor_name") if isinstance(m, dict) else None
+            if name:
+                terms.append(f"mesh:{name}")
+    return [t.lower() for t in terms if t]
+
+
+def _identity(x: list[str]) -> list[str]:
+    return x
+
+
+@dataclass
+class TextFeatures:
+    """Records → sparse feature matrix (rows L2-normalised per block, blocks weighted).
+
+    Parameters
+    ----------
+    word_ngrams, char_ngrams : (min, max) n-gram sizes; ``char_ngrams=None`` turns characters off.
+    subject_weight : weight of the subject-term block (0 turns it off).
+    char_weight : weight of the character block.
+    min_df : minimum document frequency of a feature.
+    """
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (3, 5)
+    subject_weight: float = 0.5
+    char_weight: float = 1.0
+    min_df: int = 2
+    max_char_features: int | None = 200_000
+    _blocks: list = field(default_factory=list, init=False, repr=False)
+
+    def fit(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> "TextFeatures":
+        self.fit_transform(records, raws)
+        return self
+
+    def fit_transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
+        docs, subjects = self._inputs(records, raws)
+        min_df = self.min_df if len(docs) >= 20 else 1
+        self._blocks = [("word", 1.0, TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True,
+                                                      min_df=min_df, strip_accents="unicode",
+                                                      stop_words="english", dtype=np.float32))]
+        if self.char_ngrams:
+            self._blocks.append(("char", self.char_weight, TfidfVectorizer(
+                analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=min_df,
+                max_features=self.max_char_features, strip_accents="unicode", lowercase=True, dtype=np.float32)))
+        if self.subject_weight and any(subjects):
+            self._blocks.append(("subject", self.subject_weight, TfidfVectorizer(
+                analyzer=_identity, min_df=min_df, sublinear_tf=True, dtype=np.float32)))
+        mats = []
+        for name, w, vec in self._blocks:
+            inp = subjects if name == "subject" else docs
+            try:
+                m = vec.fit_transform(inp)
+            except ValueError:  # empty vocabulary (e.g. no text at all)
+                vec.fit(["empty"] if name != "subject" else [["empty"]])
+                m = sp.csr_matrix((len(docs), len(vec.vocabulary_)), dtype=np.float32)
+            mats.append(m * w)
+        return sp.hstack(mats, format="csr")
+
+    def transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
+        docs, subjects = self._inputs(records, raws)
+        return self.transform_text(docs, subjects)
+
+    def transform_text(self, docs: list[str], subjects: list[list[str]] | None = None) -> sp.csr_matrix:
+        """Features of free text (and subject terms) in the fitted space, e.g. for a query."""
+        if not self._blocks:
+            raise RuntimeError("TextFeatures is not fitted; call fit() first")
+        subjects = subjects if subjects is not None else [[] for _ in docs]
+        mats = [vec.transform(subjects if name == "subject" else docs) * w for name, w, vec in self._blocks]
+        return sp.hstack(mats, format="csr")
+
+    @staticmethod
+    def _inputs(records: Sequence[Record], raws: Sequence[Any] | None):
+        raws = raws if raws is not None else [None] * len(records)
+        return [document(r) for r in records], [subject_terms(r, raw) for r, raw in zip(records, raws)]
+
+
+def _classifier(name: str, balance: bool, random_state: int):
+    cw = "balanced" if balance else None
+    if name == "nb":
+        return MultinomialNB(alpha=0.1)
+    if name == "logistic":
+        return LogisticRegression(C=10.0, class_weight=cw, solver="liblinear", max_iter=200)
+    if name == "svm":
+        return LinearSVC(C=0.5, class_weight=cw, max_iter=2000, random_state=random_state)
+    raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+
+
+def _standardise(s: np.ndarray) -> np.ndarray:
+    sd = s.std()
+    return (s - s.mean()) / sd if sd > 0 else s - s.mean()
+
+
+@dataclass
+class Ranker:
+    """A relevance model over a fixed feature matrix.
+
+    Parameters
+    ----------
+    classifier : "nb", "logistic", "svm" or "ensemble" (logistic + svm, standardised scores averaged).
+    query : "max", "uncertainty" or "mixed".
+    balance : weight the classes inversely to their frequency (included records are rare).
+    mix_every : in "mixed", every ``mix_every``-th record is the most uncertain one.
+    """
+
+    classifier: str = "ensemble"
+    query: str = "max"
+    balance: bool = True
+    mix_every: int = 10
+    random_state: int = 0
+    models_: list = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.classifier not in CLASSIFIERS:
+            raise ValueError(f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+        if self.query not in QUERY_STRATEGIES:
+            raise ValueError(f"unknown query strategy {self.query!r}; choose one of {', '.join(QUERY_STRATEGIES)}")
+
+    def fit(self, X: sp.spmatrix, y: np.ndarray) -> "Ranker":
+        """Train on labelled rows ``X`` with labels ``y`` (1 relevant, 0 irrelevant); needs both classes."""
+        y = np.asarray(y, dtype=int)
+        if len(set(y.tolist())) < 2:
+            raise ValueError("a ranker needs at least one relevant and one irrelevant record")
+        names = ["logistic", "svm"] if self.classifier == "ensemble" else [self.classifier]
+        self.models_ = []
+        for name in names:
+            m = _classifier(name, self.balance, self.random_state)
+            if name == "nb" and self.balance:
+                w = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+                m.fit(X, y, sample_weight=w)
+            else:
+                m.fit(X, y)
+            self.models_.append(m)
+        return self
+
+    def score(self, X: sp.spmatrix) -> np.ndarray:
+        """Relevance score per row (higher = more likely relevant; centred near 0 at the boundary)."""
+        if not self.models_:
+            raise RuntimeError("Ranker is not fitted")
+        scores = []
+        for m in self.models_:
+            if isinstance(m, (MultinomialNB, ComplementNB)):
+                lp = m.predict_log_proba(X)
+                scores.append(lp[:, 1] - lp[:, 0])
+            else:
+                scores.append(np.asarray(m.decision_function(X), dtype=float))
+        if len(scores) == 1:
+            return scores[0]
+        return np.mean([_standardise(s) for s in scores], axis=0)
+
+    def order(self, scores: np.ndarray) -> np.ndarray:
+        """Positions of ``scores`` in screening order by the query strategy."""
+        by_max = np.argsort(-scores, kind="stable")
+        if self.query == "max":
+            return by_max
+        boundary = 0.0 if len(self.models_) == 1 else np.median(scores)  # ensemble scores are standardised
+        by_unc = np.argsort(np.abs(scores - boundary), kind="stable")
+        if self.query == "uncertainty":
+            return by_unc
+        out, seen = [], np.zeros(len(scores), dtype=bool)
+        it_max, it_unc = iter(by_max), iter(by_unc)
+        for k in range(len(scores)):
+            it = it_unc if (k + 1) % self.mix_every == 0 else it_max
+            for i in it:
+                if not seen[i]:
+                    seen[i] = True
+                    out.append(i)
+                    break
+        return np.asarray(out, dtype=int)
+
+
+class Prioritiser:
+    """Screening order over a fixed pool: labels in, ranking of the unlabelled rows out.
+
+    Parameters
+    ----------
+    X : sparse feature matrix of the pool (rows = records), from :class:`TextFeatures`.
+    ranker : the model; default :class:`Ranker` with its defaults.
+    query : optional feature row (e.g. the protocol's concept terms) for ordering before
+        both classes are labelled.
+
+    ``label(row, y)`` / ``unlabel(row)`` change the training set; ``ranking()`` retrains
+    if needed and returns the unlabelled rows, most wanted first. Only the labelled rows
+    are trained on and only the unlabelled rows are scored, so a re-rank costs one small
+    fit and one sparse matrix-vector product.
+    """
+
+    def __init__(self, X: sp.spmatrix, ranker: Ranker | None = None, query: sp.spmatrix | None = None):
+        self.X = sp.csr_matrix(X)
+        self.ranker = ranker or Ranker()
+        self.query = query
+        self.labels: dict[int, int] = {}
+        self._cache: np.ndarray | None = None
+
+    def label(self, row: int, y: int) -> None:
+        self.labels[int(row)] = int(bool(y))
+        self._cache = None
+
+    def unlabel(self, row: int) -> None:
+        self.labels.pop(int(row), None)
+        self._cache = None
+
+    @property
+    def trainable(self) -> bool:
+        return len(set(self.labels.values())) == 2
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """Relevance scores of ``rows`` under the current labels (retrains the model)."""
+        if self.trainable:
+            lab = np.fromiter(self.labels, dtype=int, count=len(self.labels))
+            y = np.fromiter(self.labels.values(), dtype=int, count=len(self.labels))
+            self.ranker.fit(self.X[lab], y)
+            return self.ranker.score(self.X[rows])
+        relevant = [r for r, v in self.labels.items() if v]
+        return prior_scores(self.X, rows, relevant, self.query)
+
+    def ranking(self) -> np.ndarray:
+        """Unlabelled rows in screening order."""
+        if self._cache is None:
+            mask = np.ones(self.X.shape[0], dtype=bool)
+            if self.labels:
+                mask[list(self.labels)] = False
+            rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                self._cache = rows
+            else:
+                s = self.scores(rows)
+                order = self.ranker.order(s) if self.trainable else np.argsort(-s, kind="stable")
+                self._cache = rows[order]
+        return self._cache
+
+
+def prior_scores(X: sp.csr_matrix, rows: np.ndarray, relevant: Sequence[int] = (),
+                 query: sp.spmatrix | None = None) -> np.ndarray:
+    """Scores of ``rows`` before a classifier can be trained.
+
+    Cosine similarity to the mean of the ``relevant`` rows if any, else to ``query`` (e.g.
+    the protocol's concept terms as features), else zeros (keeps the stored order).
+    """
+    relevant = list(relevant)
+    if relevant:
+        centre = sp.csr_matrix(X[relevant].mean(axis=0))
+    elif query is not None and query.nnz:
+        centre = sp.csr_matrix(query.sum(axis=0))
+    else:
+        return np.zeros(len(rows))
+    return np.asarray((normalize(X[rows]) @ normalize(centre).T).todense()).ravel()
