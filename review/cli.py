@@ -108,6 +108,61 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from . import simulate
+
+    r = simulate.run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
+                             seed=args.seed, out=args.out, progress=not args.quiet)
+    print(f"{r['dataset']}: N={r['n']} R={r['r']} (priors left out: {', '.join(r['priors'])}; seed {r['seed']})")
+    print(f"recall@10%: {r['recall_at_10']:.3f}  WSS@95: {r['wss_95']:.3f}  ATD: {r['atd']:.3f}")
+    if args.out:
+        print(f"order → {args.out}")
+    return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from . import screen
+
+    protocol, store = open_review(args)
+    session = screen.ScreeningSession(store, protocol, args.reviewer, stage=args.stage)
+    screen.screen_terminal(session, sys.stdin)
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from . import screen
+
+    protocol, store = open_review(args)
+    if args.resolve:
+        rid, decision = args.resolve
+        screen.resolve(store, rid, decision, stage=args.stage, criterion=args.criterion, note=args.note,
+                       protocol=protocol)
+        print(f"{rid}: {decision} (reconciled)")
+        return 0
+    items = screen.conflicts(store, args.stage)
+    for c in items:
+        ds = "; ".join(f"{rv}: {d['decision']}" + (f" ({d['criterion']})" if d["criterion"] else "")
+                       for rv, d in c["decisions"].items())
+        print(f"{c['record_id']}  {c['title'][:70]}  — {ds}")
+    print(f"{len(items)} conflict(s) at {args.stage}")
+    return 0
+
+
+def cmd_kappa(args: argparse.Namespace) -> int:
+    from . import screen
+
+    protocol, store = open_review(args)
+    for stage in [args.stage] if args.stage else list(screen.STAGES):
+        k = screen.kappa(store, stage)
+        for pair in k["pairs"]:
+            kv = "undefined" if pair["kappa"] is None else f"{pair['kappa']:.3f}"
+            print(f"{stage}: {' vs '.join(pair['reviewers'])}: kappa {kv} on {pair['n']} records"
+                  + (f", agreement {pair['agreement']:.1%}" if pair["agreement"] is not None else ""))
+        if not k["pairs"]:
+            print(f"{stage}: fewer than two reviewers have decisions")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _command(sub, name: str, func: Callable[[argparse.Namespace], int], help: str,
              review: bool = True) -> argparse.ArgumentParser:
@@ -147,6 +202,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "status", cmd_status, "counts per stage")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p = _command(sub, "simulate", cmd_simulate, "simulate prioritised screening on a labelled dataset", review=False)
+    p.add_argument("dataset", metavar="DATASET", help="SYNERGY folder (works_1.zip + labels.csv) or CSV "
+                   "openalex_id,title,abstract,label_included")
+    p.add_argument("--prior-included", type=int, default=1, help="included records known at the start (default 1)")
+    p.add_argument("--prior-excluded", type=int, default=1, help="excluded records known at the start (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed for drawing the priors and for the model")
+    p.add_argument("--out", metavar="ORDER.csv", help="write the screening order: rank,record_id,prior")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = _command(sub, "screen", cmd_screen, "screen records in the terminal (keys i/e/m/u/q from stdin)")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--reviewer", "-r", required=True, help="your name (reviewers screen blind to each other)")
+    p.add_argument("--stage", default="title_abstract", choices=["title_abstract", "full_text"])
+
+    p = _command(sub, "conflicts", cmd_conflicts, "list (or --resolve) disagreements between reviewers")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--stage", default="title_abstract", choices=["title_abstract", "full_text"])
+    p.add_argument("--resolve", nargs=2, metavar=("RECORD_ID", "DECISION"), help="settle one record: include/exclude/maybe")
+    p.add_argument("--criterion", help="reason for --resolve (a criterion name of the protocol)")
+    p.add_argument("--note", help="note for --resolve")
+
+    p = _command(sub, "kappa", cmd_kappa, "Cohen's kappa between reviewers per stage")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--stage", choices=["title_abstract", "full_text"])
     return parser
 
 

@@ -65,6 +65,8 @@ class TextFeatures:
     subject_weight: float = 0.5
     char_weight: float = 1.0
     min_df: int = 2
+    max_df: float = 1.0
+    stop_words: str | None = "english"
     max_char_features: int | None = 200_000
     _blocks: list = field(default_factory=list, init=False, repr=False)
 
@@ -76,8 +78,9 @@ class TextFeatures:
         docs, subjects = self._inputs(records, raws)
         min_df = self.min_df if len(docs) >= 20 else 1
         self._blocks = [("word", 1.0, TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True,
-                                                      min_df=min_df, strip_accents="unicode",
-                                                      stop_words="english", dtype=np.float32))]
+                                                      min_df=min_df, max_df=self.max_df,
+                                                      strip_accents="unicode", stop_words=self.stop_words,
+                                                      dtype=np.float32))]
         if self.char_ngrams:
             self._blocks.append(("char", self.char_weight, TfidfVectorizer(
                 analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=min_df,
@@ -114,15 +117,24 @@ class TextFeatures:
         return [document(r) for r in records], [subject_terms(r, raw) for r, raw in zip(records, raws)]
 
 
-def _classifier(name: str, balance: bool, random_state: int):
-    cw = "balanced" if balance else None
+def _classifier(name: str, C: float, alpha: float, random_state: int):
     if name == "nb":
-        return MultinomialNB(alpha=0.1)
+        return MultinomialNB(alpha=alpha)
     if name == "logistic":
-        return LogisticRegression(C=10.0, class_weight=cw, solver="liblinear", max_iter=200)
+        return LogisticRegression(C=C, solver="liblinear", max_iter=200)
     if name == "svm":
-        return LinearSVC(C=0.5, class_weight=cw, max_iter=2000, random_state=random_state)
+        return LinearSVC(C=C, max_iter=2000, random_state=random_state)
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+
+
+def balanced_weights(y: np.ndarray, ratio: float) -> np.ndarray:
+    """Sample weights giving the relevant class ``ratio`` times the total weight of the irrelevant class.
+
+    Weights sum to ``len(y)``; ``ratio=1`` is the usual "balanced" class weighting.
+    """
+    n1, n0 = int(y.sum()), int(len(y) - y.sum())
+    w = np.where(y == 1, ratio / n1, 1.0 / n0)
+    return w * len(y) / w.sum()
 
 
 def _standardise(s: np.ndarray) -> np.ndarray:
@@ -136,15 +148,21 @@ class Ranker:
 
     Parameters
     ----------
-    classifier : "nb", "logistic", "svm" or "ensemble" (logistic + svm, standardised scores averaged).
+    classifier : "nb", "logistic", "svm", or "ensemble" (the ``members``' standardised scores averaged).
     query : "max", "uncertainty" or "mixed".
-    balance : weight the classes inversely to their frequency (included records are rare).
+    balance : weight the classes so the rare relevant records count (see ``ratio``).
+    ratio : total weight of the relevant class relative to the irrelevant class when balancing.
+    C : inverse regularisation of "logistic" and "svm"; ``alpha``: smoothing of "nb".
     mix_every : in "mixed", every ``mix_every``-th record is the most uncertain one.
     """
 
     classifier: str = "ensemble"
     query: str = "max"
     balance: bool = True
+    ratio: float = 1.0
+    C: float = 1.0
+    alpha: float = 0.1
+    members: tuple[str, ...] = ("logistic", "svm")
     mix_every: int = 10
     random_state: int = 0
     models_: list = field(default_factory=list, init=False, repr=False)
@@ -160,16 +178,10 @@ class Ranker:
         y = np.asarray(y, dtype=int)
         if len(set(y.tolist())) < 2:
             raise ValueError("a ranker needs at least one relevant and one irrelevant record")
-        names = ["logistic", "svm"] if self.classifier == "ensemble" else [self.classifier]
-        self.models_ = []
-        for name in names:
-            m = _classifier(name, self.balance, self.random_state)
-            if name == "nb" and self.balance:
-                w = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
-                m.fit(X, y, sample_weight=w)
-            else:
-                m.fit(X, y)
-            self.models_.append(m)
+        names = list(self.members) if self.classifier == "ensemble" else [self.classifier]
+        w = balanced_weights(y, self.ratio) if self.balance else None
+        self.models_ = [_classifier(n, self.C, self.alpha, self.random_state).fit(X, y, sample_weight=w)
+                        for n in names]
         return self
 
     def score(self, X: sp.spmatrix) -> np.ndarray:

@@ -1,0 +1,196 @@
+"""Screening benchmark: our prioritisation vs ASReview LAB 3.0.8 (default model ELAS u4).
+
+On the five shared SYNERGY sets, seeds 1-5, both tools start from the SAME prior records
+(one included, one excluded, drawn by ``review.simulate.draw_priors`` with the seed; ASReview
+gets them as ``--prior-idx`` row numbers of the same CSV). recall@10%, WSS@95 and ATD are
+computed for both from the screening orders with the same code (``review.simulate.metrics``).
+Then re-train + re-rank latency at 1k, 10k and 50k records.
+
+    python benchmarks/screening.py                 # everything
+    python benchmarks/screening.py --no-asreview   # ours only (ASReview columns from the cache if present)
+    python benchmarks/screening.py --latency-only
+
+ASReview runs in its own venv (``/work/peers/asreview``, created with ``asreview==3.0.8`` if
+missing) under ``nice``; its orders are cached in ``/work/peers/cache/screening`` (outside the repo).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from review.ranking import Prioritiser, Ranker, TextFeatures  # noqa: E402
+from review.simulate import draw_priors, load_dataset, metrics, simulate  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "synergy"
+PEERS = ROOT.parent / "peers"
+VENV = PEERS / "asreview"
+CACHE = PEERS / "cache" / "screening"
+DATASETS = ["Donners_2021", "Meijboom_2021", "Nelson_2002", "Oud_2018", "van_der_Valk_2021"]
+SEEDS = [1, 2, 3, 4, 5]
+KEYS = ("recall_at_10", "wss_95", "atd")
+
+
+def ensure_asreview() -> Path:
+    exe = VENV / "bin" / "asreview"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "asreview==3.0.8"], check=True)
+    return exe
+
+
+def dataset_csv(ds) -> Path:
+    """The dataset as the CSV ASReview reads (rows in our record order)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{ds.name}.csv"
+    if not path.exists():
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["openalex_id", "title", "abstract", "label_included"])
+            for rec, lab in zip(ds.records, ds.labels):
+                w.writerow([rec.id, rec.title, rec.abstract, int(lab)])
+    return path
+
+
+def asreview_order(ds, priors: list[int], seed: int) -> list[int]:
+    """ASReview's screening order (row numbers), run once and cached."""
+    key = CACHE / f"{ds.name}_seed{seed}_priors{'-'.join(map(str, priors))}.json"
+    if key.exists():
+        return json.loads(key.read_text())
+    exe = ensure_asreview()
+    data = dataset_csv(ds)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "sim.asreview"
+        subprocess.run(["nice", "-n", "10", str(exe), "simulate", str(data), "--prior-idx", *map(str, priors),
+                        "--seed", str(seed), "-o", str(project)], check=True, capture_output=True, cwd=tmp)
+        with zipfile.ZipFile(project) as z:
+            z.extract("results.db", tmp)
+        con = sqlite3.connect(Path(tmp) / "results.db")
+        rows = [r[0] for r in con.execute("SELECT record_id FROM results ORDER BY rowid")]
+        con.close()
+    order = [int(r) for r in rows]
+    key.write_text(json.dumps(order))
+    return order
+
+
+def complete(order: list[int], n: int) -> np.ndarray:
+    """ASReview stops after the last included record; append the unscreened rows (order irrelevant)."""
+    seen = set(order)
+    return np.array(order + [i for i in range(n) if i not in seen], dtype=int)
+
+
+def screening_table(run_asreview: bool, ranker_kwargs: dict | None = None) -> dict:
+    results: dict = {}
+    for name in DATASETS:
+        ds = load_dataset(SHARED / name)
+        X = TextFeatures().fit_transform(ds.records, ds.raws)
+        for seed in SEEDS:
+            priors = draw_priors(ds.labels, 1, 1, seed)
+            t0 = time.perf_counter()
+            ours = simulate(X, ds.labels, priors, ranker=Ranker(random_state=seed, **(ranker_kwargs or {})))
+            t_ours = time.perf_counter() - t0
+            results.setdefault(name, {}).setdefault("ours", []).append(
+                {**metrics(ds.labels[ours[len(priors):]]), "seconds": t_ours})
+            cached = CACHE / f"{name}_seed{seed}_priors{'-'.join(map(str, priors))}.json"
+            if run_asreview or cached.exists():
+                t0 = time.perf_counter()
+                theirs = complete(asreview_order(ds, priors, seed), len(ds.labels))
+                assert list(theirs[:len(priors)]) == priors, "ASReview did not start from our priors"
+                results[name].setdefault("asreview", []).append(metrics(ds.labels[theirs[len(priors):]]))
+            print(f"  {name} seed {seed}: ours " + " ".join(f"{k}={results[name]['ours'][-1][k]:.3f}" for k in KEYS)
+                  + (" | asreview " + " ".join(f"{k}={results[name]['asreview'][-1][k]:.3f}" for k in KEYS)
+                     if results[name].get("asreview") and len(results[name]["asreview"]) == len(results[name]["ours"]) else ""),
+                  flush=True)
+    return results
+
+
+def print_table(results: dict) -> None:
+    def mean(runs, k):
+        return float(np.mean([r[k] for r in runs])) if runs else float("nan")
+
+    print("\n| dataset | N | R | ours recall@10% | ASReview | ours WSS@95 | ASReview | ours ATD | ASReview |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    means = {("ours", k): [] for k in KEYS} | {("asreview", k): [] for k in KEYS}
+    for name, res in results.items():
+        o, a = res["ours"], res.get("asreview", [])
+        cells = []
+        for k in KEYS:
+            means[("ours", k)].append(mean(o, k))
+            means[("asreview", k)].append(mean(a, k))
+            cells += [f"{mean(o, k):.3f}", f"{mean(a, k):.3f}" if a else "–"]
+        print(f"| {name} | {o[0]['n']} | {o[0]['r']} | " + " | ".join(cells) + " |")
+    cells = []
+    for k in KEYS:
+        cells += [f"**{np.mean(means[('ours', k)]):.3f}**", f"{np.nanmean(means[('asreview', k)]):.3f}"]
+    print("| mean | | | " + " | ".join(cells) + " |")
+    print("\nratio ours / ASReview (means; ATD: lower is better): " + ", ".join(
+        f"{k} {np.mean(means[('ours', k)]) / np.nanmean(means[('asreview', k)]):.3f}" for k in KEYS))
+    wins = {k: sum(np.mean([r[k] for r in res['ours']]) > np.mean([r[k] for r in res['asreview']])
+                   for res in results.values() if res.get("asreview")) for k in ("recall_at_10", "wss_95")}
+    print(f"datasets where ours is higher: recall@10% {wins['recall_at_10']}/5, WSS@95 {wins['wss_95']}/5")
+
+
+def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1000), repeats: int = 5) -> None:
+    """Seconds for one decision → re-train → re-rank of the unlabelled records.
+
+    Corpus: the five SYNERGY sets (3,140 real records) repeated to the size with unique ids;
+    features are computed once (not timed), as in a screening session.
+    """
+    recs, labels = [], []
+    for name in DATASETS:
+        ds = load_dataset(SHARED / name)
+        recs += ds.records
+        labels += ds.labels.tolist()
+    print("\n| records | labelled | feature build (s, once) | re-train + re-rank (s, median of %d) |" % repeats)
+    print("|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        idx = np.arange(size) % len(recs)
+        pool = [recs[i] for i in idx]
+        y = np.array([labels[i] for i in idx])
+        t0 = time.perf_counter()
+        X = TextFeatures().fit_transform(pool)
+        t_feat = time.perf_counter() - t0
+        for n_lab in n_labelled:
+            model = Prioritiser(X, Ranker())
+            pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+            chosen = list(rng.choice(pos, max(1, n_lab // 10), replace=False)) + \
+                list(rng.choice(neg, n_lab - max(1, n_lab // 10), replace=False))
+            for r in chosen[:-repeats]:
+                model.label(r, y[r])
+            model.ranking()
+            times = []
+            for r in chosen[-repeats:]:
+                t0 = time.perf_counter()
+                model.label(r, y[r])
+                model.ranking()
+                times.append(time.perf_counter() - t0)
+            print(f"| {size:,} | {n_lab:,} | {t_feat:.1f} | {np.median(times):.3f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-asreview", action="store_true", help="do not run ASReview (use cached orders only)")
+    ap.add_argument("--latency-only", action="store_true")
+    ap.add_argument("--no-latency", action="store_true")
+    args = ap.parse_args()
+    if not args.latency_only:
+        print_table(screening_table(run_asreview=not args.no_asreview))
+    if not args.no_latency:
+        latency()
+
+
+if __name__ == "__main__":
+    main()

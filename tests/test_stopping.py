@@ -1,0 +1,84 @@
+from math import comb
+
+import numpy as np
+import pytest
+
+from review.stopping import (StopRule, StopRuleError, consecutive_irrelevant, evaluate, hypergeometric_test,
+                             recall_lower_bound)
+
+
+def hypergeom_cdf(k: int, pool: int, relevant: int, n: int) -> float:
+    """P(X <= k) drawing n of pool with `relevant` successes, from binomial coefficients."""
+    return sum(comb(relevant, i) * comb(pool - relevant, n - i) for i in range(0, k + 1)) / comb(pool, n)
+
+
+def test_p_value_matches_a_hand_computation():
+    # 90 of 100 screened: 10 relevant first, then 80 irrelevant. Target recall 0.9.
+    labels = [1] * 10 + [0] * 80
+    N, target = 100, 0.9
+    expected = 1.0
+    for n in range(1, 91):  # window = the last n screened
+        before = labels[: 90 - n]
+        r_before, k = sum(before), sum(labels[90 - n:])
+        pool = N - len(before)
+        k_tar = min(int((r_before + k) / target - r_before) + 1, pool)  # floor + 1 under H0
+        expected = min(expected, hypergeom_cdf(k, pool, k_tar, n))
+    assert hypergeometric_test(labels, N, target) == pytest.approx(expected, rel=1e-9)
+    # H0 means >= 2 relevant among the 90 unscreened after the first 10; none in 80 draws: C(10,2)/C(90,2)
+    assert expected == pytest.approx(comb(10, 2) / comb(90, 2))
+
+
+def test_more_irrelevant_records_lower_the_p_value_and_raise_the_bound():
+    base = [1] * 20 + [0] * 30
+    ps = [hypergeometric_test(base + [0] * extra, 1000, 0.95) for extra in (0, 100, 300, 800)]
+    assert ps == sorted(ps, reverse=True) and ps[0] > 0.5 and ps[-1] < 0.05
+    bounds = [recall_lower_bound(base + [0] * extra, 1000, 0.95) for extra in (0, 100, 300, 800)]
+    assert bounds == sorted(bounds) and bounds[-1] >= 0.95
+
+
+def test_edge_cases():
+    assert hypergeometric_test([], 10) == 1.0
+    assert hypergeometric_test([0, 1, 0], 3) == 0.0  # all screened
+    assert recall_lower_bound([0, 0, 0], 100) == 0.0
+    assert consecutive_irrelevant([1, 0, 1, 0, 0]) == 2
+    assert consecutive_irrelevant([0, 0]) == 2
+    assert consecutive_irrelevant([]) == 0
+
+
+def test_rule_is_valid_on_random_orders():
+    """Screening in random order, the rule must reach the target recall in (about) >= 95 % of stops."""
+    rng = np.random.default_rng(7)
+    N, R, target = 300, 20, 0.9
+    misses, stops = 0, 0
+    for _ in range(40):
+        y = np.zeros(N, dtype=int)
+        y[rng.choice(N, R, replace=False)] = 1
+        for m in range(10, N, 5):
+            if hypergeometric_test(y[:m], N, target) < 0.05:
+                stops += 1
+                misses += y[:m].sum() / R < target
+                break
+    assert stops >= 30
+    assert misses <= 0.1 * stops  # nominal 5 %; allow sampling noise
+
+
+def test_evaluate_follows_the_rule_and_min_screened():
+    rule = StopRule(kind="consecutive", consecutive=5, min_screened=10)
+    assert not evaluate([1, 0, 0, 0, 0, 0], 100, rule)["stop"]  # only 6 screened
+    out = evaluate([1, 1, 0, 0, 1] + [0] * 5, 100, rule)
+    assert out["stop"] and out["consecutive_irrelevant"] == 5 and out["relevant_found"] == 3
+    hyp = StopRule(target_recall=0.9, min_screened=10)
+    assert evaluate([1] * 10 + [0] * 80, 100, hyp)["stop"]
+    assert not evaluate([1] * 10 + [0] * 5, 100, hyp)["stop"]
+    assert evaluate([0, 1], 2, hyp)["stop"]  # everything screened
+
+
+def test_stop_rule_settings_are_validated():
+    assert StopRule.from_settings({"kind": "hypergeometric", "target_recall": 0.95, "confidence": 0.95,
+                                   "min_screened": 100}).target_recall == 0.95
+    assert StopRule.from_settings(None) == StopRule()
+    for bad, needle in [({"kind": "magic"}, "kind 'magic' unknown"), ({"target_recall": 1.5}, "target_recall"),
+                        ({"min_screened": -1}, "min_screened"), ({"recal": 0.9}, "unknown key 'recal'"),
+                        ({"confidence": "high"}, "confidence")]:
+        with pytest.raises(StopRuleError, match=needle):
+            StopRule.from_settings(bad)
