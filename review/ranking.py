@@ -61,12 +61,12 @@ class TextFeatures:
     """
 
     word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] | None = (3, 5)
-    subject_weight: float = 0.5
+    char_ngrams: tuple[int, int] | None = None
+    subject_weight: float = 0.0
     char_weight: float = 1.0
-    min_df: int = 2
-    max_df: float = 1.0
-    stop_words: str | None = "english"
+    min_df: int = 1
+    max_df: float = 0.95
+    stop_words: str | None = None
     max_char_features: int | None = 200_000
     _blocks: list = field(default_factory=list, init=False, repr=False)
 
@@ -121,7 +121,7 @@ def _classifier(name: str, C: float, alpha: float, random_state: int):
     if name == "nb":
         return MultinomialNB(alpha=alpha)
     if name == "logistic":
-        return LogisticRegression(C=C, solver="liblinear", max_iter=200)
+        return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
     if name == "svm":
         return LinearSVC(C=C, max_iter=2000, random_state=random_state)
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
@@ -154,16 +154,19 @@ class Ranker:
     ratio : total weight of the relevant class relative to the irrelevant class when balancing.
     C : inverse regularisation of "logistic" and "svm"; ``alpha``: smoothing of "nb".
     mix_every : in "mixed", every ``mix_every``-th record is the most uncertain one.
+    presumed_irrelevant : train also on this many random unlabelled records labelled irrelevant
+        (Cormack & Grossman's AutoTAR); relevant records are rare, so nearly all are.
     """
 
-    classifier: str = "ensemble"
+    classifier: str = "svm"
     query: str = "max"
     balance: bool = True
-    ratio: float = 1.0
-    C: float = 1.0
+    ratio: float = 9.8
+    C: float = 0.11
     alpha: float = 0.1
     members: tuple[str, ...] = ("logistic", "svm")
     mix_every: int = 10
+    presumed_irrelevant: int = 0
     random_state: int = 0
     models_: list = field(default_factory=list, init=False, repr=False)
 
@@ -253,13 +256,19 @@ class Prioritiser:
 
     @property
     def trainable(self) -> bool:
-        return len(set(self.labels.values())) == 2
+        seen = set(self.labels.values())
+        return 1 in seen and (0 in seen or self.ranker.presumed_irrelevant > 0)
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """Relevance scores of ``rows`` under the current labels (retrains the model)."""
+        """Relevance scores of unlabelled ``rows`` under the current labels (retrains the model)."""
         if self.trainable:
             lab = np.fromiter(self.labels, dtype=int, count=len(self.labels))
             y = np.fromiter(self.labels.values(), dtype=int, count=len(self.labels))
+            k = min(self.ranker.presumed_irrelevant, len(rows) // 2)
+            if k:
+                rng = np.random.default_rng(self.ranker.random_state + len(lab))
+                lab = np.concatenate([lab, rng.choice(rows, k, replace=False)])
+                y = np.concatenate([y, np.zeros(k, dtype=int)])
             self.ranker.fit(self.X[lab], y)
             return self.ranker.score(self.X[rows])
         relevant = [r for r, v in self.labels.items() if v]

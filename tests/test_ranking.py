@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from review.ranking import (CLASSIFIERS, Prioritiser, Ranker, TextFeatures, balanced_weights, prior_scores,
+                            subject_terms)
+from review.records import Record
+
+TOPIC = ["emicizumab prophylaxis in haemophilia A patients", "haemophilia A bleeding rates under emicizumab",
+         "pharmacokinetics of emicizumab in children with haemophilia", "factor VIII inhibitors and emicizumab"]
+OTHER = ["hair cortisol and obesity in adults", "hormone replacement therapy after menopause",
+         "borderline personality disorder psychotherapy trial", "biosimilar infliximab switching in Crohn's disease",
+         "cortisol awakening response in students", "schema therapy for personality disorders",
+         "estrogen therapy and breast cancer risk", "adalimumab biosimilar nocebo effect"]
+
+
+def recs(texts, start=0):
+    return [Record(id=f"W{i + start}", title=t, abstract=f"We studied {t}.") for i, t in enumerate(texts)]
+
+
+def test_features_fit_transform_and_subject_terms():
+    records = recs(TOPIC + OTHER)
+    f = TextFeatures(min_df=1)
+    X = f.fit_transform(records)
+    assert X.shape[0] == len(records) and sp.issparse(X)
+    assert np.allclose(f.transform(records).toarray(), X.toarray(), atol=1e-6)
+    # a new record in the fitted space
+    q = f.transform_text(["emicizumab haemophilia"])
+    assert q.shape == (1, X.shape[1]) and q.nnz > 0
+    raw = {"mesh": [{"descriptor_name": "Hemophilia A"}]}
+    r = Record(id="W9", concepts=["Medicine"], keywords=["Bleeding"])
+    assert subject_terms(r, raw) == ["medicine", "bleeding", "mesh:hemophilia a"]
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TextFeatures().transform(records)
+
+
+def test_balanced_weights():
+    y = np.array([1, 0, 0, 0, 0])
+    w = balanced_weights(y, 1.0)
+    assert w.sum() == pytest.approx(5) and w[0] == pytest.approx(w[1:].sum())
+    w = balanced_weights(y, 4.0)
+    assert w[0] == pytest.approx(4 * w[1:].sum())
+
+
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_every_classifier_ranks_topic_records_first(classifier):
+    records = recs(TOPIC + OTHER)
+    X = TextFeatures(min_df=1).fit_transform(records)
+    y = np.array([1] * len(TOPIC) + [0] * len(OTHER))
+    train = [0, 1, 4, 5, 6]  # two relevant, three irrelevant
+    ranker = Ranker(classifier=classifier).fit(X[train], y[train])
+    rest = np.array([i for i in range(len(y)) if i not in train])
+    order = rest[ranker.order(ranker.score(X[rest]))]
+    assert set(order[:2]) == {2, 3}  # the two unseen topic records first
+
+
+def test_query_strategies_are_permutations_and_differ():
+    scores = np.array([3.0, 0.1, -2.0, 1.0, -0.05, 2.0, -1.0, 0.5, -0.3, 0.2, 4.0, -4.0])
+    r = Ranker(classifier="svm")
+    r.models_ = [object()]  # one model: boundary at 0
+    by_max = r.order(scores)
+    assert list(by_max[:3]) == [10, 0, 5]
+    r.query = "uncertainty"
+    assert list(r.order(scores)[:2]) == [4, 1]
+    r.query, r.mix_every = "mixed", 3
+    mixed = list(r.order(scores))
+    assert sorted(mixed) == list(range(12))
+    assert mixed[:2] == [10, 0] and mixed[2] == 4  # every third pick is the most uncertain one
+
+
+def test_bad_names():
+    with pytest.raises(ValueError, match="unknown classifier 'rf'"):
+        Ranker(classifier="rf")
+    with pytest.raises(ValueError, match="unknown query strategy"):
+        Ranker(query="random")
+    with pytest.raises(ValueError, match="at least one relevant"):
+        Ranker().fit(sp.csr_matrix(np.eye(2)), [0, 0])
+
+
+def test_prioritiser_ranks_only_unlabelled_and_uses_priors():
+    records = recs(TOPIC + OTHER)
+    f = TextFeatures(min_df=1)
+    X = f.fit_transform(records)
+    query = f.transform_text(["haemophilia emicizumab"])
+    p = Prioritiser(X, Ranker(), query=query)
+    first = p.ranking()
+    assert sorted(first) == list(range(len(records))) and set(first[:4]) == set(range(4))
+    p.label(0, 1)  # one relevant only: similarity to it
+    assert 0 not in p.ranking() and set(p.ranking()[:3]) == {1, 2, 3}
+    p.label(5, 0)
+    assert p.trainable and set(p.ranking()[:3]) == {1, 2, 3}
+    p.unlabel(0)
+    assert 0 in p.ranking() and not p.trainable
+    # no query, no labels: the stored order
+    assert list(Prioritiser(X).ranking()) == list(range(len(records)))
+    assert list(prior_scores(X, np.arange(3))) == [0, 0, 0]
+
+
+def test_presumed_irrelevant_makes_one_relevant_record_trainable():
+    records = recs(TOPIC + OTHER * 3)
+    X = TextFeatures(min_df=1).fit_transform(records)
+    p = Prioritiser(X, Ranker(presumed_irrelevant=6, random_state=1))
+    p.label(0, 1)
+    assert p.trainable
+    assert {1, 2} <= set(p.ranking()[:3])
