@@ -222,9 +222,11 @@ def test_terminal_loop_keys(tmp_path):
     text = "\n".join(out)
     assert "unknown answer 'x'" in text
     assert p["screened"] == 3 and p["included"] == 1 and p["excluded"] == 2
-    d = store.current_decisions("title_abstract", reviewer="carl")
-    assert d[first[0]]["decision"] == "include"
-    assert d[first[1]]["criterion"] == "E1-animal" and d[first[1]]["note"] == "animal data"
+    rows = store.query("SELECT record_id, decision, criterion, note FROM decisions WHERE reviewer='carl' ORDER BY id")
+    assert rows[0]["record_id"] == first[0] and rows[0]["decision"] == "include"
+    assert tuple(rows[1])[1:] == ("exclude", "E1-animal", "animal data")
+    assert [r["decision"] for r in rows[2:]] == ["maybe", "undo", "exclude"]
+    assert rows[3]["record_id"] == rows[2]["record_id"]  # u retracted the maybe
 
 
 def test_cli_screen_conflicts_kappa(tmp_path, monkeypatch, capsys):
