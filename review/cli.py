@@ -163,6 +163,40 @@ def cmd_kappa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import export
+
+    protocol, store = open_review(args)
+    r = export.export(store, args.out, args.format, args.select, abstract=not args.no_abstract,
+                      unicode=not args.ascii)
+    print(f"{r['n']} record(s) → {r['path']} ({r['format']})"
+          + (f"; {r['not_in_store']} selected work(s) are not records of this review and were left out"
+             if r["not_in_store"] else ""))
+    return 0
+
+
+def cmd_prisma(args: argparse.Namespace) -> int:
+    from . import prisma
+
+    protocol, store = open_review(args)
+    c = prisma.counts(store)
+    paths = prisma.write(store, args.out, numbers=c)
+    for key, label, n in prisma.rows(c):
+        if "." not in key:
+            print(f"{label:<68} {n:>8,}")
+    print("→ " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    protocol, store = open_review(args)
+    out = Path(args.out) if args.out else Path("out") / protocol.id / "report.html"
+    print(f"report → {report.write(store, protocol, out, out_dir=out.parent)}")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _command(sub, name: str, func: Callable[[argparse.Namespace], int], help: str,
              review: bool = True) -> argparse.ArgumentParser:
@@ -226,6 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "kappa", cmd_kappa, "Cohen's kappa between reviewers per stage")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--stage", choices=["title_abstract", "full_text"])
+    p = _command(sub, "export", cmd_export, "export records as BibTeX, RIS or CSL-JSON")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--format", "-f", default="bibtex", choices=["bibtex", "ris", "csljson"])
+    p.add_argument("--select", default="all", metavar="WHICH",
+                   help="all (unique records), included, key-references[:KIND], cluster:[KIND:]N (default: all)")
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--no-abstract", action="store_true", help="leave abstracts out")
+    p.add_argument("--ascii", action="store_true", help="BibTeX: write non-ASCII letters as LaTeX accents")
+
+    p = _command(sub, "prisma", cmd_prisma, "PRISMA 2020 flow diagram (SVG, PNG) and counts (CSV) from the store")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--out", "-o", required=True, metavar="DIR")
+
+    p = _command(sub, "report", cmd_report, "write the review report: one self-contained HTML file")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--out", "-o", metavar="FILE", help="default out/<protocol id>/report.html")
     return parser
 
 
