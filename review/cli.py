@@ -163,6 +163,29 @@ def cmd_kappa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_definitions(args: argparse.Namespace) -> int:
+    from . import concepts, definitions
+
+    protocol, store = open_review(args)
+    out = Path(args.out) if args.out else Path("out") / protocol.id / "definitions"
+    result = definitions.run(store, protocol, progress=not args.quiet, out_dir=out)
+    clustering = concepts.Clustering.from_dict(store.artifact("definition_clusters"))
+    print(f"{result['definitions']} definitions in {result['records']} records: "
+          + ", ".join(f"{k} {v}" for k, v in result["by_concept"].items()))
+    print(concepts.format_clusters(clustering, {c.key: c.label for c in protocol.concepts}))
+    print(f"files → {out}: " + ", ".join(Path(f).name for f in result["files"].values()))
+    return 0
+
+
+def cmd_fulltext(args: argparse.Namespace) -> int:
+    from . import definitions
+
+    protocol, store = open_review(args)
+    r = definitions.add_fulltext(store, args.record_id, args.file)
+    print(f"{r['record_id']}: full text from {r['path']} ({r['chars']} characters, {r['sentences']} sentences)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from . import export
 
@@ -260,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "kappa", cmd_kappa, "Cohen's kappa between reviewers per stage")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--stage", choices=["title_abstract", "full_text"])
+
+    p = _command(sub, "definitions", cmd_definitions,
+                 "extract, cluster and compare definitions of the protocol's concepts; write table, figure, concept map")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--out", metavar="DIR", help="output folder (default out/<protocol id>/definitions)")
+
+    p = _command(sub, "fulltext", cmd_fulltext, "add a record's full text (PDF or .txt) for definition extraction")
+    p.add_argument("action", choices=["add"])
+    p.add_argument("record_id", metavar="RECORD_ID", help="record id (e.g. W2741809807) or DOI")
+    p.add_argument("file", metavar="FILE", help="full text: .pdf or .txt (UTF-8)")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+
     p = _command(sub, "export", cmd_export, "export records as BibTeX, RIS or CSL-JSON")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--format", "-f", default="bibtex", choices=["bibtex", "ris", "csljson"])

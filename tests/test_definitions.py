@@ -1,0 +1,365 @@
+"""Definition extraction: sentences, folding, patterns in five languages, citations, store, full texts, CLI."""
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from review import definitions as D
+from review.cli import main
+from review.definitions import DefinitionsError, Lexicon, cited_sources, find_definitions, fold_map, split_sentences
+from review.protocol import loads
+from review.records import Record, Source, fold
+from review.store import Store
+
+LABELLED = Path(__file__).parent / "data" / "definitions" / "labelled.csv"
+PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
+
+PROTOCOL = """
+id = "t"
+title = "test"
+[concepts.coproduction]
+label = "Co-production"
+terms.en = ["co-production", "coproduction"]
+terms.da = ["samproduktion"]
+terms.no = ["samproduksjon"]
+terms.de = ["Koproduktion"]
+[concepts.cocreation]
+label = "Co-creation"
+terms.en = ["co-creation"]
+terms.da = ["samskabelse"]
+terms.no = ["samskaping"]
+terms.sv = ["samskapande"]
+[concepts.partnership]
+label = "Partnership"
+terms.en = ["partnership", "partnerships", "public-private partnership"]
+terms.de = ["Partnerschaft"]
+[definitions]
+k_min = 2
+k_max = 4
+min_cluster_size = 2
+"""
+
+LEX = Lexicon.from_protocol(loads(PROTOCOL))
+
+
+# -- sentences and folding ---------------------------------------------------------------------
+def test_split_sentences_handles_glued_abbreviations_initials_and_markup():
+    text = ("Co-production is old.It was studied by E. Ostrom et al. in Chicago, e.g. in policing. "
+            "Patients had haemophilia A. The next sentence &amp; more.\n\n• A bullet point here")
+    assert split_sentences(text) == [
+        "Co-production is old.",
+        "It was studied by E. Ostrom et al. in Chicago, e.g. in policing.",
+        "Patients had haemophilia A.",
+        "The next sentence & more.",
+        "A bullet point here",
+    ]
+
+
+def test_split_sentences_fulltext_joins_lines_and_hyphenation():
+    text = "Co-\nproduction is a form of collabo-\nration between citizens\nand staff.\n\nNew paragraph here."
+    assert split_sentences(text, fulltext=True) == [
+        "Co-production is a form of collaboration between citizens and staff.", "New paragraph here."]
+
+
+@given(st.text(alphabet=st.sampled_from(list("abcXYZ æøåÄÖüßé-_.,;()'’\t\nİ²ﬁ") + ["ο", "Σ"]), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_fold_map_agrees_with_fold_and_points_back(text):
+    folded, index = fold_map(text)
+    if "Σ" not in text and "İ" not in text:  # whole-string lower() differs from per-character lower() for these
+        assert folded == fold(text)
+    assert len(index) == len(folded)
+    for ch, i in zip(folded, index):
+        if ch != " ":
+            assert ch in D._fold_char(text[i])
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_light_keeps_length(text):
+    assert len(D.light(text)) == len(text)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_find_definitions_never_fails_on_arbitrary_text(text):
+    assert isinstance(find_definitions("Co-production is " + text, LEX), list)
+
+
+# -- patterns --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sentence, concept, pattern, lang", [
+    ("In her 1996 paper, Ostrom defined coproduction as a process in which citizens contribute inputs.",
+     "coproduction", "we_define", "en"),
+    ("Co-production, which we define as joint work of staff and residents, differs from consultation.",
+     "coproduction", "we_define", "en"),
+    ("Co-production (Bovaird, 2007) is commonly defined as the provision of services through regular relationships.",
+     "coproduction", "defined_as", "en"),
+    ("In this article co-creation is understood as the joint design of services by staff and users.",
+     "cocreation", "understood_as", "en"),
+    ("By co-creation we mean that citizens take part in the initiation of services.", "cocreation", "by_we_mean", "en"),
+    ("A partnership refers to a formal agreement between organisations.", "partnership", "refers_to", "en"),
+    ("Co-creation denotes a collaborative innovation process.", "cocreation", "denotes", "en"),
+    ("Co-production, i.e. users and professionals working together, is growing.", "coproduction", "ie", "en"),
+    ("Such long-term arrangements of shared responsibility are termed partnerships.", "partnership", "termed", "en"),
+    ("A public-private partnership is a contract between a public body and a private company.",
+     "partnership", "is_a", "en"),
+    ("Co-production, a form of citizen participation, is promoted by governments.", "coproduction", "appositive", "en"),
+    ("Samproduktion defineres som borgernes aktive bidrag til offentlige ydelser.", "coproduction", "defineres_som", "da"),
+    ("Ved samskabelse forstås et ligeværdigt samarbejde mellem borgere og kommune.", "cocreation", "ved_forstas", "da"),
+    ("Samskabelse er en samarbejdsform mellem kommunen og foreninger.", "cocreation", "er_en", "da"),
+    ("Med samproduksjon menes at brukere og ansatte sammen lager tjenesten.", "coproduction", "med_menes", "no"),
+    ("Samskaping forstås som en prosess der kommunen og innbyggerne sammen skaper verdier.",
+     "cocreation", "forstas_som", "no"),
+    ("Samskapande är en form av samverkan mellan kommun och brukare.", "cocreation", "er_en", "sv"),
+    ("Unter Koproduktion versteht man die Mitwirkung von Bürgern an öffentlichen Leistungen.",
+     "coproduction", "unter_versteht_man", "de"),
+    ("Koproduktion wird hier als gemeinsame Leistungserstellung von Staat und Bürgern verstanden.",
+     "coproduction", "wird_definiert", "de"),
+    ("Koproduktion bezeichnet die Beteiligung der Nutzer an der Erbringung einer Dienstleistung.",
+     "coproduction", "bezeichnet", "de"),
+    ("Eine Partnerschaft ist eine vertraglich geregelte Form der Zusammenarbeit.", "partnership", "ist_ein", "de"),
+])
+def test_definitional_patterns(sentence, concept, pattern, lang):
+    found = find_definitions(sentence, LEX)
+    assert [(d.concept, d.pattern, d.lang) for d in found] == [(concept, pattern, lang)]
+    assert fold(found[0].term) in fold(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Co-production is an effective strategy for improving services.",  # evaluative claim
+    "Co-creation is the most common term in this literature.",  # superlative claim
+    "Studies of co-production are defined as empirical if they collect data.",  # X is not the subject
+    "The Nurse-Family Partnership is an intervention for young mothers.",  # part of a proper name
+    "Volunteering is defined as unpaid work for others.",  # another term
+    "The municipality signed a partnership with the Red Cross.",  # a mention
+    "Co-production is not a new idea.",  # negation
+    "Partnerships are increasingly common in elderly care.",  # no genus
+    "Samskabelse er et centralt begreb i dansk politik.",  # evaluative (Danish)
+    "Die Stadt hat eine Partnerschaft mit Vereinen geschlossen.",  # a mention (German)
+])
+def test_non_definitions_are_not_extracted(sentence):
+    assert find_definitions(sentence, LEX) == []
+
+
+def test_longest_term_wins_and_one_definition_per_concept():
+    lex = Lexicon({"a": ("samskabelse",), "b": ("samskabelse af velfærd",)})
+    found = find_definitions("Samskabelse af velfærd defineres som et samarbejde mellem borgere og kommune.", lex)
+    assert [d.concept for d in found] == ["b"]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Co-production is a process (Ostrom, 1996).", ["Ostrom, 1996"]),
+    ("As Ostrom (1996) argued, co-production is a process.", ["Ostrom (1996)"]),
+    ("Co-production is a relationship (Brandsen & Honingh, 2016; see also Voorberg et al., 2015).",
+     ["Brandsen & Honingh, 2016", "Voorberg et al., 2015"]),
+    ("Co-production is a process [12] or [3, 5-7].", ["[12]", "[3, 5-7]"]),
+    ("Brandsen and Honingh (2016, p. 431) define it narrowly.", ["Brandsen and Honingh (2016, p. 431)"]),
+    ("Co-production (n = 25) was studied in 2015-2019 (2015-2019).", []),
+])
+def test_cited_sources(sentence, expected):
+    assert cited_sources(sentence) == expected
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Samskabelse er en proces, hvor borgere og kommunen samarbejder om at skabe velfærd.", "da"),
+    ("Samskaping er en prosess der innbyggere og kommunen samarbeider om å skape velferd, og det blir ofte brukt.", "no"),
+    ("Samskapande är en process där medborgare och kommunen samverkar för att skapa välfärd.", "sv"),
+    ("Koproduktion ist die gemeinsame Erstellung von Leistungen durch Bürger und die Verwaltung.", "de"),
+    ("Co-production is the joint production of services by citizens and the state.", "en"),
+])
+def test_detect_language(text, lang):
+    assert D.detect_language(text) == lang
+
+
+# -- the labelled evaluation set -------------------------------------------------------------------
+def _rows():
+    return list(D.iter_labelled(LABELLED))
+
+
+def test_labelled_set_is_well_formed():
+    rows = _rows()
+    assert 300 <= len(rows) <= 600
+    from review.protocol import load
+
+    keys = {name: {c.key for c in load(PROTOCOLS / f"{name}.toml").concepts} for name in ("demo", "coproduction")}
+    for r in rows:
+        assert r["split"] in ("dev", "test") and r["source"] in ("corpus", "constructed"), r["id"]
+        assert r["is_definition"] in ("0", "1"), r["id"]
+        assert (r["concept"] != "") == (r["is_definition"] == "1"), r["id"]
+        if r["concept"]:
+            assert r["concept"] in keys[r["protocol"]], r["id"]
+        assert r["sentence"].strip() == r["sentence"] and r["sentence"], r["id"]
+    assert len({r["sentence"] for r in rows}) == len(rows)
+    langs = {r["lang"] for r in rows if r["is_definition"] == "1"}
+    assert {"en", "da", "no", "sv", "de"} <= langs
+
+
+def test_extraction_quality_on_labelled_set():
+    """A regression floor; ``benchmarks/definitions.py`` prints the exact figures per split."""
+    from review.protocol import load
+
+    lex = {name: Lexicon.from_protocol(load(PROTOCOLS / f"{name}.toml")) for name in ("demo", "coproduction")}
+    tp = fp = fn = wrong_concept = 0
+    for r in _rows():
+        found = find_definitions(r["sentence"], lex[r["protocol"]])
+        gold = r["is_definition"] == "1"
+        tp += bool(found) and gold
+        fp += bool(found) and not gold
+        fn += (not found) and gold
+        wrong_concept += bool(found) and gold and r["concept"] not in {d.concept for d in found}
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert precision >= 0.9, precision
+    assert recall >= 0.75, recall
+    assert wrong_concept == 0
+
+
+# -- store, full texts, stage ------------------------------------------------------------------------
+RECORDS = [
+    Record(id="W1", title="Co-production in elderly care", year=2016,
+           abstract="Co-production refers to the involvement of citizens in the design and delivery of public services "
+                    "(Brandsen & Honingh, 2016). We interviewed staff in three municipalities."),
+    Record(id="W2", title="Partnerships with voluntary organisations", year=2019, doi="10.1234/abc",
+           abstract="A partnership is a formal agreement between a municipality and a voluntary organisation. "
+                    "Partnerships are increasingly common."),
+    Record(id="W3", title="Samskabelse i kommunerne", year=2021, language="da",
+           abstract="Samskabelse defineres som et ligeværdigt samarbejde mellem borgere, frivillige og kommunen."),
+    Record(id="W4", title="Nothing to see", year=2020, abstract="This study is about something else entirely."),
+    Record(id="W5", title="Co-creation in firms", year=2012,
+           abstract="Value creation matters. Co-creation is understood as the joint creation of value by the firm and "
+                    "the customer [4]."),
+]
+
+
+@pytest.fixture
+def review(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text(PROTOCOL, encoding="utf-8")
+    from review.protocol import load
+
+    store = Store(tmp_path / "t.sqlite")
+    store.add_records([Record(**{**r.__dict__, "sources": [Source("test", "fixture")]}) for r in RECORDS])
+    yield load(path), store
+    store.close()
+
+
+def test_run_stores_definitions_and_rerun_replaces_them(review, tmp_path):
+    protocol, store = review
+    summary = D.run(store, protocol, progress=False, out_dir=tmp_path / "out")
+    rows = store.query("SELECT * FROM definitions ORDER BY record_id")
+    got = [(r["record_id"], r["concept"], r["field"], r["position"], r["pattern"], r["lang"], r["cited"]) for r in rows]
+    assert got == [
+        ("W1", "coproduction", "abstract", 0, "refers_to", "en", "Brandsen & Honingh, 2016"),
+        ("W2", "partnership", "abstract", 0, "is_a", "en", None),
+        ("W3", "cocreation", "abstract", 0, "defineres_som", "da", None),
+        ("W5", "cocreation", "abstract", 1, "understood_as", "en", "[4]"),
+    ]
+    assert summary["definitions"] == 4 and summary["records"] == 4
+    assert summary["by_concept"] == {"coproduction": 1, "partnership": 1, "cocreation": 2}
+    for name in ("definitions.csv", "comparison.csv", "comparison.md", "comparison.png", "comparison.svg",
+                 "comparison_trace.json", "concept_map.graphml", "concept_map.json", "clusters.json", "clusters.md"):
+        assert (tmp_path / "out" / name).stat().st_size > 0, name
+    with (tmp_path / "out" / "definitions.csv").open(encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == 4
+    first_ids = {r["id"] for r in rows}
+    D.run(store, protocol, progress=False)
+    rows2 = store.query("SELECT * FROM definitions")
+    assert len(rows2) == 4 and not first_ids & {r["id"] for r in rows2}
+    assert [d.record_id for d in D.load(store, protocol)] == ["W1", "W2", "W3", "W5"]
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF with ``text`` in Helvetica (hand-built: objects, xref table, trailer)."""
+    stream = f"BT /F1 11 Tf 50 750 Td ({text}) Tj ET".encode("latin-1")
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def test_fulltext_pdf_and_txt_feed_extraction(review, tmp_path):
+    protocol, store = review
+    pdf = tmp_path / "w4.pdf"
+    pdf.write_bytes(_pdf("Introduction. Co-creation is defined as a process of joint value creation (Prahalad, 2004)."))
+    r = D.add_fulltext(store, "W4", pdf)
+    assert r["record_id"] == "W4" and "Co-creation is defined as" in store.query(
+        "SELECT text FROM fulltexts WHERE record_id='W4'")[0]["text"]
+    txt = tmp_path / "w2.txt"
+    txt.write_text("Some text.\n\nBy partnership we mean a long-\nterm agreement between two organisations.", "utf-8")
+    assert D.add_fulltext(store, "https://doi.org/10.1234/ABC", txt)["record_id"] == "W2"  # by DOI
+    D.run(store, protocol, progress=False)
+    full = {(r["record_id"], r["concept"], r["pattern"], r["cited"])
+            for r in store.query("SELECT * FROM definitions WHERE field='fulltext'")}
+    assert full == {("W4", "cocreation", "defined_as", "Prahalad, 2004"), ("W2", "partnership", "by_we_mean", None)}
+    assert store.query("SELECT status FROM fulltexts WHERE record_id='W2'")[0]["status"] == "retrieved"
+
+
+def test_fulltext_errors_are_clear(review, tmp_path):
+    protocol, store = review
+    with pytest.raises(DefinitionsError, match="not in the store"):
+        D.add_fulltext(store, "W999", tmp_path)
+    with pytest.raises(DefinitionsError, match="file not found"):
+        D.add_fulltext(store, "W1", tmp_path / "missing.pdf")
+    doc = tmp_path / "x.docx"
+    doc.write_bytes(b"PK")
+    with pytest.raises(DefinitionsError, match="unsupported full-text file type"):
+        D.add_fulltext(store, "W1", doc)
+    empty = tmp_path / "e.pdf"
+    empty.write_bytes(_pdf(""))
+    with pytest.raises(DefinitionsError, match="no text could be extracted"):
+        D.add_fulltext(store, "W1", empty)
+    broken = tmp_path / "b.pdf"
+    broken.write_bytes(b"%PDF-1.4 nothing else")
+    with pytest.raises(DefinitionsError, match="cannot read this PDF|no text"):
+        D.add_fulltext(store, "W1", broken)
+    latin = tmp_path / "l.txt"
+    latin.write_bytes("ok\nsamskabelse f\xf8rst".encode("latin-1"))
+    with pytest.raises(DefinitionsError, match=r"l\.txt:2: not UTF-8"):
+        D.add_fulltext(store, "W1", latin)
+
+
+@pytest.mark.parametrize("table, message", [
+    ('concepts = ["nope"]', "unknown concept 'nope'"),
+    ('fields = ["body"]', "definitions.fields"),
+    ('related = "yes"', "definitions.related"),
+])
+def test_bad_settings_name_the_key(review, tmp_path, table, message):
+    protocol, store = review
+    path = tmp_path / "bad.toml"
+    path.write_text(PROTOCOL.replace("[definitions]", "[definitions]\n" + table), encoding="utf-8")
+    from review.protocol import load
+
+    with pytest.raises(DefinitionsError, match=message) as e:
+        D.run(store, load(path), progress=False)
+    assert "bad.toml" in str(e.value)
+
+
+def test_cli_definitions_and_fulltext(review, tmp_path, capsys):
+    protocol, store = review
+    store.add_protocol(protocol.hash, protocol.text, str(protocol.path))
+    store.close()
+    db, out = str(tmp_path / "t.sqlite"), str(tmp_path / "cli")
+    txt = tmp_path / "f.txt"
+    txt.write_text("Partnerships are formalised arrangements between municipalities and associations.", "utf-8")
+    assert main(["fulltext", "add", "W4", str(txt), "--store", db]) == 0
+    assert "W4: full text" in capsys.readouterr().out
+    assert main(["definitions", "--store", db, "--out", out, "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "5 definitions in 5 records" in printed and "cluster" in printed
+    assert (Path(out) / "comparison.md").exists() and (Path(out) / "concept_map.graphml").exists()
+    assert main(["fulltext", "add", "W404", str(txt), "--store", db]) == 2
+    assert capsys.readouterr().err.startswith("error: record 'W404' is not in the store")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM definitions WHERE field='fulltext'").fetchone()[0] == 1
