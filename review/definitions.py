@@ -327,7 +327,9 @@ _GENUS_EN = (
     "trait antibody drug medication medicine compound molecule protein peptide hormone steroid glucocorticoid "
     "enzyme cofactor product biologic biological agent version copy analogue analog replica formulation "
     "preparation concentrate substitute marker biomarker measure index indicator assay device technology "
-    "platform style movement mode component element dimension feature aspect set combination mixture"
+    "platform style movement mode component element dimension feature aspect set combination mixture "
+    "production provision delivery creation contribution exchange integration coordination co-ordination "
+    "mobilisation mobilization inclusion consultation deliberation negotiation transfer sharing pooling"
 ).split()
 _GENUS_NORDIC = (
     "form proces prosess process tilgang tilnaerming tilnærming ansats begreb begrep begrepp koncept konsept model "
@@ -428,8 +430,10 @@ _NORDIC_PASSIVE = (r"(?:(?:kan|skal|vil|ma|må|kunne|skall|bor|bør|maste|maa)\s
 
 PATTERNS: list[Pattern] = [
     # explicit definitional verbs
-    _p("we_define", "en", pre=rf"\b(?:define[sd]?|redefine[sd]?|defining)\s+{_TERMWORD}?{_Q}?",
-       post=rf"{_CLOSE}\s*,?\s*(?:as|to\s+be|to\s+mean|in\s+terms\s+of)\b", cue=r"defin"),
+    _p("we_define", "en", pre=rf"(?<![\w-])(?:define[sd]?|redefine[sd]?|defining|definitions?\s+of|conceptuali[sz]ations?\s+of"
+                               rf"|conceptuali[sz]e[sd]?|understands?\s+|understandings?\s+of)\s+{_TERMWORD}?{_Q}?",
+       post=rf"{_CLOSE}\s*,?\s*(?:as(?!\s+(?:defined|described|measured|assessed|diagnosed|determined|indicated"
+            r"|reported|specified)\b)|to\s+be|to\s+mean|in\s+terms\s+of)\b", cue=r"defin"),
     _p("we_define", "en", post=rf"{_CLOSE}\s*,?\s*(?:which|that|what)\s+(?:we|i|they|the\s+authors?|[a-z]+\s+et\s+al\.?)"
                                r"\s+(?:define|call|term|describe|conceptuali[sz]e|understand|refer\s+to)\s+as\b", cue=r"defin|call|term|describ|conceptuali|underst|refer"),
     _p("we_use_term", "en", pre=rf"\buse[sd]?\s+the\s+(?:term|concept|notion|label|word)\s+{_Q}?",
@@ -443,7 +447,8 @@ PATTERNS: list[Pattern] = [
                                     r"thought\s+of)\s+(?:here\s+)?as\b", subject=True, cue=r"underst|conceiv|constru|interpret|thought"),
     _p("conceptualised_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}conceptuali[sz]ed\s+(?:here\s+)?as\b", subject=True, cue=r"conceptuali"),
     _p("described_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}described\s+(?:here\s+)?as\b", subject=True, cue=r"describ"),
-    _p("characterised_by", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}characteri[sz]ed\s+by\b", subject=True, cue=r"characteri"),
+    _p("characterised_by", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+(?:caused\s+by\s+[^.;]{{1,160}}?,?\s+and\s+(?:is|are)\s+)?"
+                                      rf"{_ADV}characteri[sz]ed\s+by\b", subject=True, cue=r"characteri"),
     _p("defined_as", "en", post=rf"{_CLOSE}\s*(?:,|\(|—|–|\s-)\s*(?:(?:which|that)\s+{_BE}\s+)?{_ADV}"
                                 r"(?:defined\s+(?:as|by)|understood\s+as|conceptuali[sz]ed\s+as|described\s+as"
                                 r"|characteri[sz]ed\s+by)\b", cue=r"defin|underst|conceptuali|describ|characteri"),
@@ -464,6 +469,16 @@ PATTERNS: list[Pattern] = [
     _p("termed", "en", pre=rf"\b(?:(?:is|are|was|were|be|been|being)\s+)?{_ADV}(?:termed|called|named|labell?ed|dubbed|coined"
                            rf"|known\s+as|referred\s+to\s+as|designated\s+as|described\s+as|defined\s+as|what\s+we\s+call)"
                            rf"\s+(?:the\s+|an?\s+)?{_TERMWORD}?{_Q}?", post=r"(?!-\w)", cue=r"term|call|name|label|dub|coin|known|referred|designat|describ|defin"),
+    _p("understood_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:seen|viewed|regarded|considered|conceived|thought\s+of"
+                                    rf"|framed|treated)\s+(?:here\s+)?as\s+(?P<np>(?:(?:a|an|the|one)\s+)?"
+                                    rf"(?:[\w'’-]+,?\s+){{0,5}}?{_GEN_EN})", subject=True, np=True,
+       cue=r"seen|viewed|regarded|considered|conceived|thought|framed|treated"),
+    _p("refers_to", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:coined|introduced|used|adopted|developed|proposed)\s+"
+                                r"[^.;]{0,100}?\bto\s+(?:describe|denote|refer\s+to|capture|designate|characteri[sz]e|mean)\b",
+       subject=True, cue=r"coined|introduced|used|adopted|developed|proposed"),
+    _p("means", "en", post=rf"{_GAP}\s*,?\s*(?:is|are)\s+(?:(?:essentially|fundamentally|basically|simply|all|primarily"
+                            r"|ultimately)\s+)?(?:about(?!\s+to\b)|when)\s+(?!the\s+(?:same|case)\b)",
+       subject=True, cue=r"about|when"),
     _p("is_a", "en", post=rf"{_GAP}\s*,?\s*(?:is|are|represents?|constitutes?)\s+{_ADV}"
                           rf"(?P<np>(?:(?:a|an|the|one)\s+)?(?:[\w'’-]+,?\s+){{0,7}}?{_GEN_EN})", subject=True, np=True, cue=r"\b(?:is|are|represents?|constitutes?)\b"),
     _p("appositive", "en", post=rf"{_CLOSE}\s*,\s*(?P<np>(?:a|an)\s+(?:[\w'’-]+,?\s+){{0,5}}?{_GEN_EN})"
@@ -477,9 +492,19 @@ PATTERNS: list[Pattern] = [
        subject=True, cue=r"defin"),
     _p("forstas_som", "da no sv",
        post=rf"{_GAP}\s*,?\s*(?:(?:er|ar|blir|bliver)\s+)?{_NORDIC_PASSIVE}(?:forstas|forstaes|forstaas|forstatt|forstaet"
-            r"|forstaaet|uppfattas|opfattes|oppfattes|begribes|beskrives|beskrivs|betegnes|betecknas|kendetegnes"
+            r"|forstaaet|uppfattas|opfattes|oppfattes|begribes|beskrives|beskrivs|beskrivas|betegnes|betecknas|kendetegnes"
             r"|kjennetegnes|karakteriseres|karakteriseras)\s+(?:her\s+|har\s+)?(?:som|ved|av|af|gennem|gjennom)\b",
        subject=True, cue=r"forst|uppfatt|opfatt|oppfatt|begrib|beskriv|betegn|beteckn|kendeteg|kjenneteg|karakteris"),
+    _p("defineres_som", "da no sv", pre=r"\b(?:defineres|definieras|defineras|forstas|forstaes|forstaas|menes|avses"
+                                        r"|betegnes|beskrives|beskrivs|beskrivas|opfattes|oppfattes|uppfattas)\s+"
+                                        r"(?:(?:her|har|i\s+det\s+folgende|fremover)\s+)?" + _Q + "?",
+       post=rf"{_CLOSE}\s+(?:(?:her|har)\s+)?som\b",
+       cue=r"defin|forst|menes|avses|betegn|beskriv|opfatt|oppfatt|uppfatt"),
+    _p("wird_definiert", "de", pre=r"\b(?:wird|werden)\s+(?:(?:hier|im\s+folgenden|in\s+diesem\s+\w+|daher|somit)\s+)?"
+                                   + _Q + "?",
+       post=rf"{_CLOSE}\s+(?:(?:hier|im\s+folgenden)\s+)?als\b[^.;]{{1,240}}?\b(?:definiert|verstanden|bezeichnet"
+            r"|beschrieben|aufgefasst|konzipiert)\b",
+       cue=r"definiert|verstanden|bezeichnet|beschrieben|aufgefasst|konzipiert"),
     _p("ved_forstas", "da", pre=rf"\bved\s+{_TERMWORD}?{_Q}?", post=rf"{_CLOSE}\s*,?\s*(?:forstas|forstaas|menes)\b", cue=r"\bved\b"),
     _p("med_menes", "no da sv", pre=rf"\bmed\s+{_TERMWORD}?{_Q}?",
        post=rf"{_CLOSE}\s*,?\s*(?:menes|forstas|forstaes|avses|menas|forstaas)\b", cue=r"\bmed\b"),
@@ -497,8 +522,8 @@ PATTERNS: list[Pattern] = [
             r"|allgemein|zumeist|im\s+folgenden|in\s+der\s+regel|in\s+diesem\s+\w+|daher|somit)\s+)*(?:(?:definiert|verstanden"
             r"|bezeichnet|beschrieben|aufgefasst)\s+als\b|[^.;]{0,160}?\bals\b[^.;]{1,240}?\b(?:definiert|verstanden|"
             r"bezeichnet|beschrieben|aufgefasst|konzipiert|definieren|verstehen|beschreiben|fassen)\b)", subject=True, cue=r"definier|verstanden|verstehen|bezeichn|beschrieb|beschreib|aufgefasst|konzipiert|fassen"),
-    _p("unter_versteht_man", "de", pre=rf"\bunter\s+(?:(?:dem|den|der|einer|einem)\s+)?(?:begriff(?:en)?\s+|bezeichnung\s+"
-                                     rf"|terminus\s+)?{_Q}?",
+    _p("unter_versteht_man", "de", pre=rf"\bunter\s+(?:(?:dem|den|der|einer|einem)\s+)?(?:(?:begriff(?:en)?|bezeichnung"
+                                     rf"|terminus)\s+(?:(?:der|des)\s+)?)?{_Q}?",
        post=rf"{_CLOSE}\s*(?:,[^,]{{0,100}},\s*)?(?:versteht|verstehen|wird|werden|ist|sind|lasst|lassen)\b", cue=r"\bunter\b"),
     _p("bezeichnet", "de", post=rf"{_GAP}\s*,?\s*(?:bezeichnet|meint|beschreibt|bedeutet|umfasst|umschreibt|benennt)\b",
        subject=True, cue=r"bezeichn|meint|beschreib|bedeut|umfasst|umschreib|benennt"),
@@ -546,6 +571,9 @@ def _np_ok(np_text: str) -> bool:
     """The predicate noun phrase holds no evaluative word, preposition or verb before its genus
     ("is an effective treatment", "are replacing originator compounds" fail)."""
     words = [w.lower().strip(",") for w in np_text.split()]
+    parts = [p for w in words[:-1] for p in w.split("-")]  # "first-line", "cost-effective"
+    if any(p in _EVALUATIVE for p in parts):
+        return False
     if len(words) > 1 and words[0] not in _ARTICLES and words[0].endswith("ing"):
         return False
     return not any(w in _EVALUATIVE or w in _NOT_IN_NP for w in words[:-1])
