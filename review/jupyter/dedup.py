@@ -1,0 +1,149 @@
+"""Review the dedup stage's "maybe" pairs: both records side by side, differences marked, Same / Different.
+
+Pairs come from :func:`review.dedup.maybe_pairs`; each answer goes through
+:func:`review.dedup.resolve_pair` and is committed before the widget says "saved".
+"""
+from __future__ import annotations
+
+import difflib
+import html
+import sqlite3
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..records import Record, fold
+from ..store import Store, StoreError
+from .screening import status_html
+from .highlight import STYLE
+
+FIELDS = ("title", "authors", "year", "venue", "volume", "issue", "pages", "doi", "openalex_id", "pmid", "type",
+          "abstract")
+
+
+def field_text(rec: Record, name: str) -> str:
+    """A record field as display text."""
+    if name == "authors":
+        return "; ".join(a.name for a in rec.authors)
+    value = getattr(rec, name)
+    return "" if value is None else str(value)
+
+
+def diff_html(a: str, b: str) -> tuple[str, str]:
+    """Escaped HTML of two texts with the words that differ (ignoring case and accents) marked."""
+    wa, wb = a.split(), b.split()
+    sm = difflib.SequenceMatcher(a=[fold(w) for w in wa], b=[fold(w) for w in wb], autojunk=False)
+
+    def mark(words: list[str], spans: list[tuple[int, int]]) -> str:
+        out = [html.escape(w) for w in words]
+        for i, j in spans:
+            for k in range(i, j):
+                out[k] = f'<span class="rv-diff-word">{out[k]}</span>'
+        return " ".join(out)
+
+    ops = [op for op in sm.get_opcodes() if op[0] != "equal"]
+    return mark(wa, [(i1, i2) for _, i1, i2, _, _ in ops]), mark(wb, [(j1, j2) for _, _, _, j1, j2 in ops])
+
+
+def pair_html(a: Record, b: Record, score: float | None = None) -> str:
+    """Side-by-side table of two records; rows whose values differ are shaded, differing words marked."""
+    rows = []
+    for name in FIELDS:
+        ta, tb = field_text(a, name), field_text(b, name)
+        if not ta and not tb:
+            continue
+        same = fold(ta) == fold(tb)
+        ha, hb = (html.escape(ta), html.escape(tb)) if same else diff_html(ta, tb)
+        cls = "" if same else ' class="rv-diff"'
+        rows.append(f"<tr{cls}><th>{name}</th><td>{ha}</td><td>{hb}</td></tr>")
+    head = f"<p>similarity score {score:.3f}</p>" if score is not None else ""
+    return (f'{head}<table class="rv-pair"><tr><th></th><th>{html.escape(a.id)}</th><th>{html.escape(b.id)}</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def _pair(item: Any) -> tuple[str, str, float | None]:
+    """(a, b, score) from a pair as the dedup module gives it (mapping, row or tuple)."""
+    if isinstance(item, (tuple, list)):
+        return item[0], item[1], (item[2] if len(item) > 2 else None)
+    score = item["score"] if "score" in item.keys() else None
+    return item["a"], item["b"], score
+
+
+class DedupReviewWidget(widgets.VBox):
+    """Decide the possible duplicates the dedup stage was unsure about.
+
+    Parameters
+    ----------
+    store : the review store (after the dedup stage).
+    reviewer : your name, stored with each answer.
+    """
+
+    def __init__(self, store: Store, reviewer: str):
+        if not reviewer:
+            raise ValueError("DedupReviewWidget needs a reviewer name")
+        self.store, self.reviewer = store, reviewer
+        self.pairs: list[tuple[str, str, float | None]] = []
+        self.position = 0
+        self.header = widgets.HTML()
+        self.table = widgets.HTML()
+        self.same_button = widgets.Button(description="Same record", button_style="success")
+        self.diff_button = widgets.Button(description="Different records", button_style="danger")
+        self.skip_button = widgets.Button(description="Skip")
+        self.same_button.on_click(lambda _b: self.decide(True))
+        self.diff_button.on_click(lambda _b: self.decide(False))
+        self.skip_button.on_click(lambda _b: self.skip())
+        self.status = widgets.HTML()
+        super().__init__([self.header, self.table,
+                          widgets.HBox([self.same_button, self.diff_button, self.skip_button]), self.status])
+        self.refresh()
+
+    @property
+    def current(self) -> tuple[str, str, float | None] | None:
+        """The pair on screen ``(a, b, score)``, or None."""
+        return self.pairs[self.position] if self.position < len(self.pairs) else None
+
+    def refresh(self) -> None:
+        """Reload the undecided pairs from the store."""
+        from ..dedup import maybe_pairs
+
+        self.pairs = [_pair(p) for p in maybe_pairs(self.store)]
+        self.position = min(self.position, len(self.pairs))
+        self._show()
+
+    def decide(self, same: bool) -> bool:
+        """Answer the pair on screen; True once the answer is saved."""
+        from ..dedup import resolve_pair
+
+        pair = self.current
+        if pair is None:
+            self.status.value = status_html("warn", "no pair left to review")
+            return False
+        a, b, _ = pair
+        try:
+            resolve_pair(self.store, a, b, same, self.reviewer)
+        except (ValueError, StoreError, sqlite3.Error) as e:
+            self.status.value = status_html("err", f"NOT saved: {e}")
+            return False
+        self.status.value = status_html("ok", f"saved ✓ {a} and {b}: {'same record' if same else 'different records'}")
+        self.refresh()
+        return True
+
+    def skip(self) -> None:
+        """Leave the pair on screen undecided and show the next."""
+        if self.pairs:
+            self.position = (self.position + 1) % len(self.pairs)
+        self._show()
+
+    def _show(self) -> None:
+        self.header.value = STYLE + f"<b>Possible duplicates</b> · {len(self.pairs)} pair(s) to review"
+        pair = self.current
+        self.same_button.disabled = self.diff_button.disabled = pair is None
+        if pair is None:
+            self.table.value = "<b>No pairs left to review.</b>"
+            return
+        a, b, score = pair
+        ra, rb = self.store.record(a), self.store.record(b)
+        if ra is None or rb is None:
+            self.table.value = status_html("err", f"record {a if ra is None else b} is not in the store")
+            return
+        self.table.value = f"<p>pair {self.position + 1} of {len(self.pairs)}</p>" + pair_html(ra, rb, score)
