@@ -458,7 +458,10 @@ def _networks(store: Store, kind: str | None, prefer: Sequence[str]) -> list[tup
 def key_reference_ids(store: Store, kind: str | None = None) -> list[str]:
     """Ids of the key references found by the networks stage (co-citation network first)."""
     for _, art in _networks(store, kind, ("cocitation", "citation")):
-        ids = _ids_in(art.get("key_references"))
+        refs = art.get("key_references")
+        if isinstance(refs, dict):  # {"cited": [...], "local": [...]}: most cited by the set, most cited within it
+            refs = [*refs.get("cited", []), *refs.get("local", [])]
+        ids = list(dict.fromkeys(_ids_in(refs)))
         if ids:
             return ids
     raise ExportError("no key references yet: run the networks stage first (`review run PROTOCOL --stages networks`)")
@@ -472,12 +475,23 @@ def cluster_ids(store: Store, cluster: int | str, kind: str | None = None) -> li
     k, art = arts[0]
     clusters = art.get("clusters") or []
     if isinstance(clusters, dict):
-        members = clusters.get(str(cluster))
+        found = clusters.get(str(cluster))
     else:
-        members = next((c.get("members", c.get("records", c.get("nodes"))) for c in clusters if isinstance(c, dict)
-                        and str(c.get("id", c.get("cluster"))) == str(cluster)), None)
-    if members is None:
+        found = next((c for c in clusters if isinstance(c, dict)
+                      and str(c.get("id", c.get("cluster"))) == str(cluster)), None)
+    if found is None:
         raise ExportError(f"no cluster {cluster} in the {k} network")
+    members = found.get("members", found.get("records", found.get("nodes"))) if isinstance(found, dict) else found
+    if members is None:  # the summary names only the top nodes: read every member from the GraphML export
+        graphml = next((Path(f) for f in (art.get("files") or {}).values()
+                        if isinstance(f, str) and f.endswith(".graphml") and Path(f).is_file()), None)
+        if graphml is None:
+            raise ExportError(f"the {k} network lists no members of cluster {cluster} and has no GraphML file; "
+                              "run the networks stage again")
+        import networkx as nx
+
+        g = nx.read_graphml(graphml)
+        members = [n for n, d in g.nodes(data=True) if str(d.get("cluster")) == str(cluster)]
     return _ids_in(members)
 
 

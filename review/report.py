@@ -30,7 +30,7 @@ STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{border-bottom:2px solid #9ec5e8;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em;width:100%}
-th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#eef5fb}
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#eef5fb}
 code,.mono{font-family:Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
 .note{background:#fff8e1;border-left:4px solid #f0c040;padding:.5em 1em}
 .muted{color:#666}figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}

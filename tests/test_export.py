@@ -245,6 +245,19 @@ def test_export_selection_and_errors(tmp_path):
     assert select(store, "cluster:1") == ["W1", "W2"] and select(store, "cluster:cocitation:0") == ["W9"]
     with pytest.raises(ExportError, match="no cluster 7"):
         select(store, "cluster:7")
+    # the networks stage's own shapes: key references {"cited", "local"}; cluster summaries with top nodes
+    # only, the members read from the GraphML export
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from([("W1", {"cluster": 0}), ("W2", {"cluster": 1}), ("W3", {"cluster": 0})])
+    nx.write_graphml(g, tmp_path / "citation.graphml")
+    store.put_artifact("network:citation", {
+        "key_references": {"cited": [{"id": "W3", "citations": 2}], "local": [{"id": "W3"}, {"id": "W1"}]},
+        "clusters": [{"cluster": 0, "size": 2, "top_nodes": [{"id": "W1"}]}],
+        "files": {"graphml": str(tmp_path / "citation.graphml")}})
+    assert select(store, "key-references:citation") == ["W3", "W1"]
+    assert select(store, "cluster:citation:0") == ["W1", "W3"]
     # W404 is a cited work outside the corpus: counted, not exported
     r = export(store, tmp_path / "key.bib", "bibtex", "key-references")
     assert (r["n"], r["not_in_store"]) == (2, 1)
@@ -264,3 +277,20 @@ def test_cli_export(tmp_path, capsys):
 
 def test_clean_removes_control_characters():
     assert clean("a\x00b\x1f c\n\n d") == "ab c d"
+
+
+def test_stage_settings_are_checked(tmp_path):
+    from review.export import run
+    from review.protocol import loads
+
+    store = small_store(tmp_path / "r.sqlite")
+    with pytest.raises(ExportError, match="unknown key 'export.abstracts'"):
+        run(store, loads('id = "t"\ntitle = "T"\n[export]\nabstracts = false\n'), out_dir=tmp_path / "o")
+    with pytest.raises(ExportError, match="export.formats"):
+        run(store, loads('id = "t"\ntitle = "T"\n[export]\nformats = ["endnote"]\n'), out_dir=tmp_path / "o")
+    summary = run(store, loads('id = "t"\ntitle = "T"\n[export]\nformats = ["ris"]\nabstract = false\n'),
+                  progress=False, out_dir=tmp_path / "o")
+    assert (summary["records"], summary["included"]) == (3, 2)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "included.ris", "prisma.csv", "prisma.png", "prisma.svg", "records.ris", "report.html"]
+    assert "abstract" not in rispy.loads((tmp_path / "o" / "records.ris").read_text())[0]
