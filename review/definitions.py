@@ -572,8 +572,8 @@ def _np_ok(np_text: str) -> bool:
     ("is an effective treatment", "are replacing originator compounds" fail)."""
     words = [w.lower().strip(",") for w in np_text.split()]
     parts = [p for w in words[:-1] for p in w.split("-")]  # "first-line", "cost-effective"
-    if any(p in _EVALUATIVE for p in parts):
-        return False
+    if any(p in _EVALUATIVE for p in parts) or any(w in ("a", "an", "the") for w in words[1:-1]):
+        return False  # evaluative, or a hedge before the article ("is perhaps the disorder …")
     if len(words) > 1 and words[0] not in _ARTICLES and words[0].endswith("ing"):
         return False
     return not any(w in _EVALUATIVE or w in _NOT_IN_NP for w in words[:-1])
