@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .query import QueryError, parse
+
 RECORD_TYPES = {
     "article", "book", "book-chapter", "dataset", "dissertation", "editorial", "erratum", "grant",
     "letter", "other", "paratext", "peer-review", "preprint", "reference-entry", "report", "review",
@@ -265,6 +267,10 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
             c.fail(kp + (sorted(unknown)[0],), "unknown key in [[searches]]")
         if not s.query.strip():
             c.fail(kp + ("query",), "must not be empty")
+        try:
+            parse(s.query)
+        except QueryError as e:
+            c.fail(kp + ("query",), str(e))
         searches.append(s)
     if len({s.name for s in searches}) != len(searches):
         c.fail(("searches", "name"), "search names must be unique")

@@ -96,9 +96,8 @@ def normalize_doi(value: str | None) -> str | None:
     if not value:
         return None
     m = _DOI_RE.search(str(value).strip())
-    if not m:
-        return None
-    return m.group(0).rstrip(".,;").lower()
+    doi = m.group(0).rstrip(".,;").lower() if m else ""
+    return doi if doi.partition("/")[2] else None  # "10.1234/." has no suffix left
 
 
 def short_openalex_id(value: str | None) -> str | None:
@@ -121,6 +120,8 @@ def rebuild_abstract(inverted: dict[str, list[int]] | None) -> str:
     if not inverted:
         return ""
     positions: list[tuple[int, str]] = [(p, word) for word, ps in inverted.items() for p in ps]
+    if not all(type(p) is int for p, _ in positions):
+        raise TypeError("abstract_inverted_index positions must be integers")
     positions.sort()
     return " ".join(w for _, w in positions)
 
@@ -172,17 +173,54 @@ def _names(items: Iterable[Any] | None) -> list[str]:
     return out
 
 
+# Top-level fields of an OpenAlex work that the conversion reads, with their JSON type (or null).
+_WORK_FIELDS: dict[str, type] = {
+    "title": str, "display_name": str, "publication_year": int, "type": str, "language": str, "doi": str,
+    "ids": dict, "authorships": list, "biblio": dict, "primary_location": dict, "host_venue": dict,
+    "primary_topic": dict, "abstract_inverted_index": dict, "referenced_works": list, "cited_by_count": int,
+    "concepts": list, "topics": list, "keywords": list,
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+
+
+def _wrong(oid: str, key: str, kind: type, value: Any) -> ValueError:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "…"
+    return ValueError(f"OpenAlex work {oid}: field '{key}' should be {_TYPE_NAMES[kind]} or null, got {shown}")
+
+
 def from_openalex(work: dict[str, Any], source: Source | None = None) -> Record:
     """Convert one OpenAlex Work object (old 2023 or current schema) to a :class:`Record`.
 
     Raises
     ------
     ValueError
-        If the object has no OpenAlex id.
+        If the object is not a work with an OpenAlex id, or a field has the wrong JSON type
+        (the message names the work and the field).
     """
-    oid = short_openalex_id(work.get("id"))
+    if not isinstance(work, dict):
+        raise ValueError(f"expected an OpenAlex work object, got {type(work).__name__}")
+    oid = short_openalex_id(work.get("id")) if isinstance(work.get("id"), str) else None
     if not oid:
         raise ValueError(f"OpenAlex work without a valid 'id': {str(work.get('id'))[:80]!r}")
+    for key, kind in _WORK_FIELDS.items():
+        value = work.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise _wrong(oid, key, kind, value)
+    for key, kind in (("authorships", dict), ("referenced_works", str)):
+        for i, item in enumerate(work.get(key) or []):
+            if not isinstance(item, kind):
+                raise _wrong(oid, f"{key}[{i}]", kind, item)
+    for word, ps in (work.get("abstract_inverted_index") or {}).items():
+        if not isinstance(ps, list):  # positions that are not integers fail in _convert
+            raise ValueError(f"OpenAlex work {oid}: field 'abstract_inverted_index' should map words to lists "
+                             f"of positions, got {word!r}: {ps!r:.40}")
+    try:
+        return _convert(work, oid, source)
+    except (AttributeError, TypeError) as e:  # a nested object of the wrong type
+        raise ValueError(f"OpenAlex work {oid}: unexpected data in a nested field ({e})") from None
+
+
+def _convert(work: dict[str, Any], oid: str, source: Source | None) -> Record:
     ids = work.get("ids") or {}
     authors = []
     for a in work.get("authorships") or []:

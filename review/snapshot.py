@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -37,6 +38,13 @@ def iter_works(path: str | Path) -> Iterator[tuple[str, dict]]:
         return
     if not path.exists():
         raise SnapshotError(f"{path}: file not found")
+    try:
+        yield from _iter_file(path)
+    except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as e:
+        raise SnapshotError(f"{path}: damaged or truncated compressed file ({e}); copy or download it again") from None
+
+
+def _iter_file(path: Path) -> Iterator[tuple[str, dict]]:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             members = sorted((m for m in zf.namelist() if _looks_like_works(m)), key=_natural)
