@@ -95,8 +95,16 @@ def cmd_snowball(args: argparse.Namespace) -> int:
     result = openalex.snowball(
         store, backward=not args.no_backward and cfg.get("backward", True),
         forward=not args.no_forward and cfg.get("forward", True),
-        depth=cfg.get("depth", 1), max_records=cfg.get("max_records", 5000), progress=not args.quiet)
+        depth=cfg.get("depth", 1), max_records=cfg.get("max_records", 5000), progress=not args.quiet,
+        protocol_hash=protocol.hash)
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_serve_openalex(args: argparse.Namespace) -> int:
+    from .testserver import serve
+
+    serve(args.path, port=args.port, host=args.host)
     return 0
 
 
@@ -256,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-records", dest="max_records", type=int)
     p.add_argument("--no-backward", action="store_true")
     p.add_argument("--no-forward", action="store_true")
+
+    p = _command(sub, "serve-openalex", cmd_serve_openalex, "serve OpenAlex works from a file on this machine "
+                 "(offline development and tests: set OPENALEX_URL to the printed address)", review=False)
+    p.add_argument("path", metavar="PATH", help="OpenAlex works: JSON array, JSON Lines, .gz or .zip "
+                   "(e.g. bib/synergy_openalex.jsonl.gz)")
+    p.add_argument("--port", type=int, default=8000, help="default 8000; 0 picks a free port")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
 
     p = _command(sub, "status", cmd_status, "counts per stage")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")

@@ -120,8 +120,8 @@ class Client:
 
     def __init__(self, base: str | None = None, *, email: str | None = None, api_key: str | None = None,
                  per_page: int = 200, select: Iterable[str] | None = SELECT,
-                 timeout: float | tuple[float, float] = (10.0, 60.0), max_retries: int = 8, backoff: float = 1.0,
-                 max_wait: float = 300.0, sleep: Callable[[float], Any] = time.sleep, seed: int | None = None,
+                 timeout: float | tuple[float, float] = (10.0, 60.0), max_retries: int = 6, backoff: float = 1.0,
+                 max_wait: float = 60.0, sleep: Callable[[float], Any] = time.sleep, seed: int | None = None,
                  session: requests.Session | None = None):
         self.base = base_url(base)
         self.email = email if email is not None else os.environ.get(ENV_EMAIL) or pyalex.config.email
@@ -208,7 +208,7 @@ class Client:
                     problem = f"HTTP {response.status_code}"
                 elif response.status_code >= 400:
                     reply = self.redact(_message(response))
-                    raise OpenAlexError(self.redact(f"{url}: HTTP {response.status_code}: {reply}"),
+                    raise OpenAlexError(self.redact(f"{_short(url)}: HTTP {response.status_code}: {reply}"),
                                         response.status_code, reply)
                 else:
                     data = response.json()
@@ -225,8 +225,9 @@ class Client:
                                               f"{self.max_retries} in {wait:.1f} s"))
                 self.sleep(wait)
         raise OpenAlexError(self.redact(
-            f"{url}: no valid reply after {self.max_retries + 1} attempts (last: {problem}). Finished pages are "
-            "saved; run the same command again to resume."))
+            f"{_short(url)}: no valid reply after {self.max_retries + 1} attempts (last: {problem}; is "
+            f"{self.public_base} reachable? OPENALEX_URL sets another server). Finished pages are saved; run the "
+            "same command again to resume."))
 
     def _adapting(self, request: Callable[[], Any]) -> Any:
         """Run ``request``; on a 400 about ``select`` or ``per-page``, adapt and repeat."""
@@ -504,6 +505,9 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
     client = client or Client(base_url, per_page=per_page)
     seed_ids = list(dict.fromkeys(i for i in map(short_openalex_id, seeds if seeds is not None
                                                  else default_seeds(store)) if i))
+    if not seed_ids:
+        log.warning("snowball: no seeds (no stored records with an OpenAlex id); nothing to do")
+        return {"run_id": None, "seeds": 0, "new_records": 0, "requests": 0, "skipped": True}
     digest = hashlib.sha256(",".join(sorted(seed_ids)).encode()).hexdigest()[:16]
     query = {"source": "openalex", "url": client.public_base, "seeds": digest, "n_seeds": len(seed_ids),
              "backward": backward, "forward": forward, "depth": depth, "max_records": max_records}

@@ -281,6 +281,7 @@ class OpenAlexTestServer:
         self.log: list[dict] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], list[dict]] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -367,6 +368,25 @@ class OpenAlexTestServer:
                                   + ", ".join(sorted(self.select_fields)) + ".")
         return fields
 
+    def _hits(self, filter_: str, search: str) -> list[dict]:
+        """The works matching a filter and search text (cached: cursor paging asks the same query per page)."""
+        key = (filter_, search)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        hits = self.index.works
+        if filter_:
+            test = _filter(self.index, filter_)
+            hits = [w for w in hits if test(w)]
+        if search:
+            node = _parse_search(search)
+            hits = [w for w in hits if matches(node, self.index.folded(w))]
+        with self._lock:
+            if len(self._cache) >= 256:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = hits
+        return hits
+
     @staticmethod
     def _project(w: dict, select: list[str] | None) -> dict:
         return w if select is None else {k: w.get(k) for k in select}
@@ -379,13 +399,7 @@ class OpenAlexTestServer:
             raise _BadRequest(f"per-page must be an integer, not {per_page_s!r}") from None
         if not 1 <= per_page <= self.max_per_page:
             raise _BadRequest(f"per-page parameter must be between 1 and {self.max_per_page}")
-        hits = self.index.works
-        if params.get("filter"):
-            test = _filter(self.index, params["filter"])
-            hits = [w for w in hits if test(w)]
-        if params.get("search"):
-            node = _parse_search(params["search"])
-            hits = [w for w in hits if matches(node, self.index.folded(w))]
+        hits = self._hits(params.get("filter") or "", params.get("search") or "")
         cursor = params.get("cursor")
         page: int | None = None
         if cursor is not None:

@@ -178,3 +178,22 @@ def test_every_and_random_faults_are_reproducible(server):
     assert a == pattern(1) and 503 in a and 200 in a
     with pytest.raises(ValueError, match="unknown fault"):
         server.inject("teapot")
+
+
+def test_cli_serve_openalex(request):
+    import subprocess
+    import sys
+
+    path = request.config.rootpath / "tests" / "data" / FIXTURE
+    proc = subprocess.Popen([sys.executable, "-m", "review.cli", "serve-openalex", str(path), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True, cwd=request.config.rootpath)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        assert requests.get(url + "/works", params={"per-page": 1}, timeout=10).json()["meta"]["count"] == 258
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    bad = subprocess.run([sys.executable, "-m", "review.cli", "serve-openalex", "no/such/file.json"],
+                         capture_output=True, text=True, cwd=request.config.rootpath)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: no/such/file.json: file not found"
