@@ -138,8 +138,7 @@ class Client:
 
     # -- secrets --------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
-        h = {"User-Agent": f"review/{__version__} (+https://github.com/; pyalex {pyalex.__version__})",
-             "Accept": "application/json"}
+        h = {"User-Agent": f"review/{__version__} (pyalex/{pyalex.__version__})", "Accept": "application/json"}
         if self.email:
             h["User-Agent"] = f"review/{__version__} (mailto:{self.email})"
             h["From"] = self.email
@@ -309,7 +308,9 @@ def _short(url: str, limit: int = 160) -> str:
 def _message(response: requests.Response) -> str:
     try:
         body = response.json()
-        return str(body.get("message") or body.get("error") or body)[:300]
+        if isinstance(body, dict):
+            body = body.get("message") or body.get("error") or body
+        return str(body)[:300]
     except ValueError:
         return response.text[:300]
 
