@@ -228,6 +228,55 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _column_mapping(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        field, sep, name = item.partition("=")
+        if not sep or not field.strip() or not name.strip():
+            raise UsageError(f"--column {item!r}: expected FIELD=HEADER, e.g. --column title='Article Title'")
+        out[field.strip()] = name.strip()
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from . import importers
+
+    protocol, store = open_review(args, create=True)
+    r = importers.import_files(store, args.files, format=args.format, lenient=args.lenient,
+                               columns=_column_mapping(args.column), encoding=args.encoding,
+                               protocol_hash=protocol.hash)
+    for f in r["files"]:
+        print(f"{f['file']}: {f['records']} record(s) read ({f['new']} new), {f['skipped']} skipped [{f['format']}]")
+        for s in f["skipped_entries"]:
+            print(f"  skipped {s['file']}:{s['locator']}: {s['reason']}")
+    return 0
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    from . import dedup
+
+    if args.files:
+        if not args.out:
+            raise UsageError("file mode needs an output folder: review dedup FILE [FILE...] --out DIR")
+        r = dedup.dedup_files(args.files, args.out, format=args.format, lenient=args.lenient,
+                              columns=_column_mapping(args.column), encoding=args.encoding, progress=not args.quiet)
+        for s in r["skipped_entries"]:
+            print(f"skipped {s['file']}:{s['locator']}: {s['reason']}")
+        print(f"{r['records']} records: {r['unique']} unique, {r['duplicates']} duplicates in {r['groups']} groups, "
+              f"{r['maybe_pairs']} pairs to check → {r['out']}/duplicate_groups.csv, maybe_pairs.csv, records.csv")
+        return 0
+    protocol, store = open_review(args)
+    if args.review:
+        if not args.reviewer:
+            raise UsageError("review dedup --review needs --reviewer NAME")
+        c = dedup.review_queue(store, args.reviewer, sys.stdin, sys.stdout)
+        print(f"\n{c['same']} same, {c['different']} different, {c['skipped']} skipped; "
+              f"{len(dedup.maybe_pairs(store, with_records=False))} pair(s) still open")
+        return 0
+    print(json.dumps(dedup.run(store, protocol, progress=not args.quiet), indent=2))
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _command(sub, name: str, func: Callable[[argparse.Namespace], int], help: str,
              review: bool = True) -> argparse.ArgumentParser:
@@ -326,6 +375,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "report", cmd_report, "write the review report: one self-contained HTML file")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--out", "-o", metavar="FILE", help="default out/<protocol id>/report.html")
+
+    p = _command(sub, "import", cmd_import, "import RIS, BibTeX, CSV or OpenAlex files into the review store")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="default: from the file")
+    p.add_argument("--lenient", action="store_true", help="skip malformed entries (listed) instead of stopping")
+    p.add_argument("--column", action="append", metavar="FIELD=HEADER", help="CSV column for a field (repeatable)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
+
+    p = _command(sub, "dedup", cmd_dedup, "remove duplicates in the store (or in FILEs with --out DIR); "
+                 "--review to decide the uncertain pairs")
+    p.add_argument("files", nargs="*", metavar="FILE", help="deduplicate these files without a review store")
+    p.add_argument("--out", "-o", metavar="DIR", help="file mode: folder for duplicate_groups.csv, maybe_pairs.csv, "
+                   "records.csv")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--review", action="store_true", help="decide 'maybe' pairs: s(ame)/d(ifferent)/k(skip)/q(uit)")
+    p.add_argument("--reviewer", "-r", help="your name, for --review")
+    p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="file mode: input format")
+    p.add_argument("--lenient", action="store_true", help="file mode: skip malformed entries (listed)")
+    p.add_argument("--column", action="append", metavar="FIELD=HEADER", help="file mode: CSV column for a field")
+    p.add_argument("--encoding", default="utf-8", help="file mode: text encoding (default utf-8)")
     return parser
 
 

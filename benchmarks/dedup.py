@@ -1,0 +1,343 @@
+"""Deduplication benchmark: ours vs bib-dedupe 0.11.0, side by side, plus a 100k-record scale run.
+
+For every labelled set in ``../shared/data/dedup/`` (``records.csv`` + ``duplicate_groups.csv``)
+both tools run in their own fresh process (bib-dedupe: prep → block → match → cluster; ours:
+read the CSV with ``review.importers`` + ``review.dedup.find_duplicates``). Printed per set:
+
+- pair precision / recall, pairwise over ALL pairs within groups (transitive: a group of
+  n records is n(n-1)/2 pairs), for predicted and true groups alike;
+- record-level sensitivity / specificity (bib-dedupe's definition: per group one record is
+  kept, the first id; a removed record of a true group is a TP, a kept extra one a FN, a
+  removed unique record a FP, a kept one a TN);
+- wall time inside the process (bib-dedupe's excludes reading the CSV, ours includes it)
+  and peak memory (max RSS of the process and its children), and our/their ratios.
+
+The scale run builds 100,000 records from the real ones (all shared dedup sets and the
+SYNERGY OpenAlex works): distinct works are real records or recombinations of them; each
+work gets 1-4 copies with realistic noise (typos, case, missing fields, abbreviated
+journals, reordered or reformatted authors, a year off by one, truncated titles).
+
+    python benchmarks/dedup.py               # every set, both tools, and the scale run
+    python benchmarks/dedup.py --no-peer     # ours only
+    python benchmarks/dedup.py --scale-only --n 100000
+
+bib-dedupe runs from ``/work/peers/bibdedupe`` (a venv created with ``pip install
+bib-dedupe==0.11.0`` if missing), under ``nice``; its results are cached in
+``/work/peers/cache/dedup/`` (delete to rerun).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from itertools import combinations
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+PEERS = ROOT.parent / "peers"
+VENV = PEERS / "bibdedupe"
+CACHE = PEERS / "cache" / "dedup"
+
+PEER_SCRIPT = r"""
+import json, resource, sys, time
+import pandas as pd
+from bib_dedupe.bib_dedupe import block, cluster, match, prep
+df = pd.read_csv(sys.argv[1])
+t0 = time.perf_counter()
+groups = cluster(match(block(prep(df, verbosity_level=0), verbosity_level=0), verbosity_level=0), verbosity_level=0)
+seconds = time.perf_counter() - t0
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "peak_mb": rss / 1024, "groups": [sorted(map(str, g)) for g in groups]}))
+"""
+
+OUR_SCRIPT = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+t0 = time.perf_counter()
+from review.dedup import find_duplicates
+from review.importers import read_file
+r = read_file(sys.argv[1], lenient=True)
+res = find_duplicates(r.records)
+seconds = time.perf_counter() - t0
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "peak_mb": rss / 1024, "groups": [[r.keys[i] for i in g] for g in res.groups],
+                  "maybe": len(res.maybe), "records": len(r.records), "skipped": len(r.skipped)}))
+"""
+
+
+# -- metrics ----------------------------------------------------------------------------------------
+def pairs(groups) -> set[tuple[str, str]]:
+    return {tuple(sorted(p)) for g in groups for p in combinations(g, 2)}
+
+
+def metrics(ids: list[str], true_groups: list[list[str]], predicted: list[list[str]]) -> dict[str, float]:
+    """Pair precision/recall (transitive) and record sensitivity/specificity."""
+    t, p = pairs(true_groups), pairs(predicted)
+    tp = len(t & p)
+    kept = set(ids)
+    for g in predicted:
+        kept.difference_update(sorted(g)[1:])
+    in_group = {x for g in true_groups for x in g}
+    TP = FP = TN = FN = 0
+    for x in ids:
+        if x not in in_group:
+            TN, FP = (TN + 1, FP) if x in kept else (TN, FP + 1)
+    for g in true_groups:
+        n = sum(x in kept for x in g)
+        if n == 0:
+            FP, TP = FP + 1, TP + len(g) - 1
+        else:
+            TN, FN, TP = TN + 1, FN + n - 1, TP + len(g) - n
+    return {"precision": tp / len(p) if p else 1.0, "recall": tp / len(t) if t else 1.0,
+            "fp_pairs": len(p - t), "fn_pairs": len(t - p),
+            "sensitivity": TP / (TP + FN) if TP + FN else 1.0, "specificity": TN / (TN + FP) if TN + FP else 1.0}
+
+
+def load_truth(folder: Path) -> tuple[list[str], list[list[str]]]:
+    csv.field_size_limit(sys.maxsize)
+    with open(folder / "records.csv", encoding="utf-8", newline="") as fh:
+        ids = [r["ID"] for r in csv.DictReader(fh)]
+    with open(folder / "duplicate_groups.csv", encoding="utf-8", newline="") as fh:
+        groups = [r["merged_ids"].split(";") for r in csv.DictReader(fh)]
+    return ids, groups
+
+
+# -- running ----------------------------------------------------------------------------------------
+def ensure_peer() -> Path:
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        print(f"creating {VENV} with bib-dedupe==0.11.0 …", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "bib-dedupe==0.11.0"], check=True)
+    return py
+
+
+def run_child(cmd: list[str]) -> dict:
+    out = subprocess.run(["nice", "-n", "5", *cmd], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_peer(csv_path: Path, name: str) -> dict:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached = CACHE / f"{name}.json"
+    if cached.exists() and cached.stat().st_mtime > csv_path.stat().st_mtime:
+        return json.loads(cached.read_text())
+    script = CACHE / "run_bibdedupe.py"
+    script.write_text(PEER_SCRIPT)
+    result = run_child([str(ensure_peer()), str(script), str(csv_path)])
+    cached.write_text(json.dumps(result))
+    return result
+
+
+def run_ours(csv_path: Path) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(OUR_SCRIPT)
+    return run_child([sys.executable, fh.name, str(csv_path), str(ROOT)])
+
+
+def compare_sets(peer: bool) -> None:
+    folders = sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists())
+    head = (f"{'set':<20}{'records':>8} {'tool':<11}{'pair P':>8}{'pair R':>8}{'FP pairs':>9}{'FN pairs':>9}"
+            f"{'sens':>7}{'spec':>7}{'time s':>9}{'peak MB':>9}")
+    print(head)
+    print("-" * len(head))
+    for folder in folders:
+        ids, truth = load_truth(folder)
+        rows = [("ours", run_ours(folder / "records.csv"))]
+        if peer:
+            rows.append(("bib-dedupe", run_peer(folder / "records.csv", folder.name)))
+        for tool, r in rows:
+            m = metrics(ids, truth, r["groups"])
+            r["m"] = m
+            print(f"{folder.name:<20}{len(ids):>8} {tool:<11}{m['precision']:>8.4f}{m['recall']:>8.4f}"
+                  f"{m['fp_pairs']:>9}{m['fn_pairs']:>9}{m['sensitivity']:>7.3f}{m['specificity']:>7.3f}"
+                  f"{r['seconds']:>9.2f}{r['peak_mb']:>9.0f}")
+        if peer:
+            o, b = rows[0][1], rows[1][1]
+            ok = o["m"]["precision"] >= 0.999 and o["m"]["recall"] >= b["m"]["recall"] and \
+                o["seconds"] <= b["seconds"] / 5
+            print(f"{'':<29}ours/bib-dedupe: time {o['seconds'] / b['seconds']:.3f}, memory "
+                  f"{o['peak_mb'] / b['peak_mb']:.2f}, recall {o['m']['recall'] - b['m']['recall']:+.4f}"
+                  f"  → {'meets' if ok else 'MISSES'} the target (P ≥ 0.999, R ≥ peer's, time ≤ 1/5)")
+
+
+# -- the scale run ---------------------------------------------------------------------------------
+FIELDS = ["ID", "title", "author", "year", "journal", "volume", "number", "pages", "doi", "abstract", "ENTRYTYPE"]
+_STOP = {"of", "the", "and", "for", "in", "on", "a", "an", "de", "la", "und"}
+
+
+def base_records() -> list[dict]:
+    """One record per real work: every unique record and one per true group of the shared sets, plus SYNERGY."""
+    out = []
+    csv.field_size_limit(sys.maxsize)
+    for folder in sorted((SHARED / "dedup").iterdir()):
+        if not (folder / "records.csv").exists():
+            continue
+        _, groups = load_truth(folder)
+        dup = {x for g in groups for x in g[1:]}
+        with open(folder / "records.csv", encoding="utf-8", newline="") as fh:
+            for r in csv.DictReader(fh):
+                if r["ID"] not in dup and r.get("title"):
+                    out.append({k: (r.get(k) or "") for k in FIELDS})
+    seen = set()
+    for zpath in sorted((SHARED / "synergy").glob("*/works_1.zip")):
+        with zipfile.ZipFile(zpath) as zf:
+            for member in zf.namelist():
+                if not member.endswith(".json"):
+                    continue
+                for w in json.loads(zf.read(member)):
+                    if w["id"] in seen or not w.get("title"):
+                        continue
+                    seen.add(w["id"])
+                    b = w.get("biblio") or {}
+                    hv = w.get("host_venue") or {}
+                    out.append({"ID": "", "title": w["title"], "year": str(w.get("publication_year") or ""),
+                                "author": " and ".join(a["author"].get("display_name") or ""
+                                                       for a in w.get("authorships") or []),
+                                "journal": hv.get("display_name") or "", "volume": b.get("volume") or "",
+                                "number": b.get("issue") or "", "pages": "-".join(x for x in (b.get("first_page"),
+                                                                                             b.get("last_page")) if x),
+                                "doi": (w.get("doi") or "").replace("https://doi.org/", ""), "abstract": "",
+                                "ENTRYTYPE": "article"})
+    return out
+
+
+def _typo(s: str, rng: random.Random) -> str:
+    if len(s) < 10:
+        return s
+    i = rng.randrange(1, len(s) - 1)
+    op = rng.choice("dsit")
+    if op == "d":
+        return s[:i] + s[i + 1:]
+    if op == "s":
+        return s[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz") + s[i + 1:]
+    if op == "i":
+        return s[:i] + rng.choice("aeiou") + s[i:]
+    return s[:i - 1] + s[i] + s[i - 1] + s[i + 1:]
+
+
+def _abbreviate(journal: str, rng: random.Random) -> str:
+    words = [w for w in re.split(r"\s+", journal) if w.lower() not in _STOP]
+    return " ".join(w[: rng.randint(3, 5)] if len(w) > 5 else w for w in words)
+
+
+def _authors_variant(authors: str, rng: random.Random) -> str:
+    names = [a.strip() for a in authors.split(" and ") if a.strip()]
+    if not names:
+        return authors
+    style = rng.random()
+    out = []
+    for n in names:
+        last, _, first = n.partition(", ") if ", " in n else (n.split(" ")[-1], "", " ".join(n.split(" ")[:-1]))
+        initials = "".join(p[0] + "." for p in re.split(r"[\s-]+", first) if p)
+        out.append(f"{last}, {initials}" if style < 0.4 else f"{first} {last}".strip() if style < 0.6 else
+                   f"{last}, {first}".strip(", "))
+    if rng.random() < 0.15 and len(out) > 2:
+        i = rng.randrange(1, len(out) - 1)
+        out[i], out[i + 1] = out[i + 1], out[i]  # two co-authors swapped
+    if rng.random() < 0.1 and len(out) > 3:
+        out = out[:3]  # list cut short
+    return " and ".join(out)
+
+
+def _noisy_copy(r: dict, rng: random.Random) -> dict:
+    c = dict(r)
+    if rng.random() < 0.3:
+        c["title"] = _typo(c["title"], rng)
+    if rng.random() < 0.15:
+        c["title"] = c["title"].upper() if rng.random() < 0.5 else c["title"].lower()
+    if rng.random() < 0.2:
+        c["title"] = c["title"].rstrip(".") + "."
+    if rng.random() < 0.03 and len(c["title"]) > 80:
+        c["title"] = c["title"][:70]
+    if rng.random() < 0.5:
+        c["author"] = _authors_variant(c["author"], rng)
+    if rng.random() < 0.3 and c["journal"]:
+        c["journal"] = _abbreviate(c["journal"], rng)
+    for f, p in (("pages", 0.2), ("volume", 0.1), ("number", 0.2), ("doi", 0.4), ("abstract", 0.5),
+                 ("journal", 0.05), ("author", 0.03)):
+        if rng.random() < p:
+            c[f] = ""
+    if rng.random() < 0.05 and c["year"].isdigit():
+        c["year"] = str(int(c["year"]) + rng.choice((-1, 1)))
+    return c
+
+
+def synthesize(n: int, seed: int = 1) -> tuple[list[dict], list[list[str]]]:
+    """``n`` records with known duplicate groups, made from the real records."""
+    rng = random.Random(seed)
+    base = base_records()
+    copies_of = lambda: rng.choices((1, 2, 3, 4), weights=(55, 30, 12, 3))[0]  # noqa: E731
+    works = []
+    total = 0
+    i = 0
+    while total < n:
+        if i < len(base):
+            w = dict(base[i])
+        else:  # a distinct work recombined from real parts: half of one title + half of another, …
+            a, b, c = rng.sample(base, 3)
+            ta, tb = a["title"].split(), b["title"].split()
+            w = dict(c)
+            w["title"] = " ".join(ta[: max(2, len(ta) // 2)] + tb[len(tb) // 2:])
+            w["author"], w["doi"] = a["author"], ""
+            w["pages"] = f"{rng.randint(1, 3000)}-{rng.randint(3001, 3020)}" if c["pages"] else ""
+        i += 1
+        k = min(copies_of(), n - total)
+        works.append((w, k))
+        total += k
+    records, groups = [], []
+    for wi, (w, k) in enumerate(works):
+        ids = []
+        for j in range(k):
+            r = dict(w) if j == 0 else _noisy_copy(w, rng)
+            r["ID"] = f"s{wi}_{j}"
+            records.append(r)
+            ids.append(r["ID"])
+        if k > 1:
+            groups.append(ids)
+    rng.shuffle(records)
+    return records, groups
+
+
+def scale_run(n: int) -> None:
+    records, groups = synthesize(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "records.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, FIELDS)
+            w.writeheader()
+            w.writerows(records)
+        r = run_ours(path)
+    m = metrics([x["ID"] for x in records], groups, r["groups"])
+    print(f"\nscale run: {len(records):,} records ({len(groups):,} true groups, "
+          f"{sum(len(g) for g in groups) - len(groups):,} duplicates), ours:")
+    print(f"  pair P {m['precision']:.4f}  pair R {m['recall']:.4f}  (FP pairs {m['fp_pairs']}, FN pairs "
+          f"{m['fn_pairs']})  sens {m['sensitivity']:.3f}  spec {m['specificity']:.4f}  maybe pairs {r['maybe']:,}")
+    print(f"  time {r['seconds']:.1f} s (import + dedup)  peak memory {r['peak_mb']:.0f} MB"
+          f"  → {'meets' if r['seconds'] < 60 and r['peak_mb'] < 2048 else 'MISSES'} the target (< 60 s, < 2 GB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-peer", action="store_true", help="do not run bib-dedupe")
+    ap.add_argument("--scale-only", action="store_true")
+    ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--n", type=int, default=100_000, help="records in the scale run")
+    args = ap.parse_args()
+    if not args.scale_only:
+        compare_sets(peer=not args.no_peer)
+    if not args.no_scale:
+        scale_run(args.n)
+
+
+if __name__ == "__main__":
+    main()

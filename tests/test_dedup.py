@@ -1,0 +1,254 @@
+import csv
+import io
+import json
+import random
+from itertools import combinations
+
+import pytest
+
+from review import dedup
+from review.cli import main
+from review.dedup import (DISTINCT, DUPLICATE, MAYBE, candidate_pairs, compare, dedup_files, find_duplicates,
+                          maybe_pairs, merge, prepare, resolve_pair, review_queue)
+from review.importers import import_files, read_file
+from review.records import Author, Record, Source
+from review.store import Store
+
+SETS = {"special_cases": 1.0, "cytology_screening": 0.99, "haematology": 0.85, "digital_work": 0.99}
+
+
+def rec(id="r", title="Co-production of welfare services between municipalities and voluntary organisations",
+        authors=("Hansen, Anne", "Berg, Ole"), year=2021, venue="Public Management Review", volume="23", issue="4",
+        pages="512-530", **kw) -> Record:
+    return Record(id=id, title=title, authors=[Author(a) for a in authors], year=year, venue=venue, volume=volume,
+                  issue=issue, pages=pages, **kw)
+
+
+def outcome(a: Record, b: Record) -> str:
+    return compare(prepare(a), prepare(b)).outcome
+
+
+def true_pairs(groups):
+    return {frozenset(p) for g in groups for p in combinations(g, 2)}
+
+
+# -- the real labelled cuts ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SETS)
+def test_labelled_set_pair_precision_and_recall(name, data_dir):
+    """Pairwise over all pairs within groups (transitive), against the source's labels."""
+    d = data_dir / "dedup" / name
+    r = read_file(d / "records.csv")
+    res = find_duplicates(r.records)
+    predicted = true_pairs([[r.keys[i] for i in g] for g in res.groups])
+    truth = true_pairs([row["merged_ids"].split(";") for row in csv.DictReader(open(d / "duplicate_groups.csv"))])
+    tp = len(predicted & truth)
+    assert tp == len(predicted), sorted(map(sorted, predicted - truth))[:5]  # precision 1.0
+    assert tp / len(truth) >= SETS[name]
+
+
+# -- single decisions ------------------------------------------------------------------------------
+def test_same_work_with_export_noise_is_a_duplicate():
+    a = rec(doi="10.1080/14719037.2020.1234567")
+    b = rec(id="b", title="Co-production of welfare services between municipalites and voluntary organisations.",
+            authors=("HANSEN, A.", "Berg, O"), venue="Public Manag Rev", pages="512-30", issue="")
+    assert outcome(a, b) == DUPLICATE
+
+
+def test_a_shared_doi_does_not_merge_different_chapters():
+    book = "10.4324/9781315204956"
+    a = rec(title="Co-production: a conceptual map", venue="Co-production and co-creation", pages="9-17", doi=book,
+            volume="", issue="", type="incollection")
+    b = rec(id="b", title="Volunteers in welfare services: evidence from Denmark", venue="Co-production and co-creation",
+            pages="101-120", doi=book, volume="", issue="", type="incollection")
+    c = compare(prepare(a), prepare(b))
+    assert c.outcome != DUPLICATE and "same doi" in c.evidence_for and c.conflicts >= 1
+    res = find_duplicates([a, b])
+    assert res.groups == [] and len(res.vetoed) == 1
+
+
+@pytest.mark.parametrize("change", [
+    {"pages": "531-540"},  # another article of the same issue
+    {"year": 2023},  # two years apart
+    {"doi": "10.9/other"},  # a conflicting DOI
+    {"issue": "5"},
+    {"title": "Co-production of welfare services between municipalities and voluntary organisations: Part 2"},
+])
+def test_conflicting_evidence_never_merges(change):
+    a = rec(doi="10.1/a" if "doi" in change else None, title=rec().title + (": Part 1" if "title" in change else ""))
+    b = rec(id="b", **{**{"doi": None}, **change})
+    assert compare(prepare(a), prepare(b), link_related=False).outcome in (MAYBE, DISTINCT)
+    # the same paper published twice is linked only with the same long title, author list and journal
+    assert compare(prepare(a), prepare(b)).outcome in ((MAYBE, DISTINCT) if set(change) & {"year", "title"}
+                                                       else (DUPLICATE,))
+    other_authors = rec(id="c", authors=("Hansen, Anne", "Lund, Kari"), **{**{"doi": None}, **change})
+    assert outcome(a, other_authors) in (MAYBE, DISTINCT)
+
+
+def test_erratum_is_not_its_article():
+    a = rec()
+    b = rec(id="b", title="Erratum: " + rec().title, issue="7", pages="1201")
+    assert outcome(a, b) != DUPLICATE
+
+
+def test_recurring_front_matter_is_not_merged():
+    a = rec(title="Editorial", authors=("Lee, A",), issue="1", pages="1-2")
+    b = rec(id="b", title="Editorial", authors=("Lee, A",), issue="2", pages="201-202")
+    assert outcome(a, b) != DUPLICATE
+
+
+def test_abbreviated_journal_and_missing_fields():
+    a = rec(venue="Nature Reviews Nephrology", pages="", volume="7", issue="")
+    b = rec(id="b", venue="Nat Rev Nephrol", pages="", volume="7", issue="")
+    assert outcome(a, b) == DUPLICATE
+    c = compare(prepare(a), prepare(b))
+    assert "same venue" in c.evidence_for
+
+
+def test_reordered_and_swapped_author_names():
+    a = rec(authors=("Altenried, Moritz", "Berg, Ole"))
+    b = rec(id="b", authors=("Moritz, Altenried", "Berg, O."))
+    assert outcome(a, b) == DUPLICATE
+
+
+def test_record_without_title_is_never_merged_on_details_alone():
+    a = rec()
+    b = rec(id="b", title="")
+    assert outcome(a, b) != DUPLICATE
+
+
+# -- grouping ------------------------------------------------------------------------------------
+def test_no_chaining_through_a_record_without_pages():
+    a = rec(id="a", pages="512-530")
+    b = rec(id="b", pages="", issue="")
+    c = rec(id="c", pages="600-610")
+    assert outcome(a, b) == DUPLICATE and outcome(b, c) == DUPLICATE
+    assert compare(prepare(a), prepare(c), link_related=False).outcome != DUPLICATE
+    res = find_duplicates([a, b, c], link_related=False)
+    assert len(res.groups) == 1 and len(res.groups[0]) == 2  # a+b or b+c, never all three
+    assert len(res.maybe) >= 1
+
+
+def test_human_decisions_win():
+    a, b = rec(id="a"), rec(id="b", pages="")
+    assert find_duplicates([a, b], different=[(0, 1)]).groups == []
+    x, y = rec(id="x"), rec(id="y", title="Something else entirely about volunteering", year=1999)
+    assert find_duplicates([x, y], same=[(0, 1)]).groups == [[0, 1]]
+
+
+def test_blocking_is_near_linear():
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(3000)]
+
+    def records(n):
+        return [rec(id=str(i), title=" ".join(rng.sample(words, 8)), authors=(f"Author{rng.randrange(n)}, A",),
+                    year=2000 + rng.randrange(20), pages=str(i), volume=str(i % 50)) for i in range(n)]
+
+    small, big = len(candidate_pairs([prepare(r) for r in records(1000)])), \
+        len(candidate_pairs([prepare(r) for r in records(4000)]))
+    assert big < 8 * max(small, 100)  # all pairs would grow 16-fold
+
+
+def test_merge_keeps_richest_metadata_and_every_source():
+    a = rec(id="a", abstract="", doi=None, sources=[Source("ris", "a.ris", "1")])
+    b = rec(id="b", abstract="A longer abstract.", doi="10.1/x", authors=("Hansen, Anne", "Berg, Ole", "Lee, K"),
+            sources=[Source("csv", "b.csv", "2 ID=7")])
+    m = merge([a, b])
+    assert m.id == "a" and m.abstract == "A longer abstract." and m.doi == "10.1/x" and len(m.authors) == 3
+    assert m.sources == a.sources + b.sources
+
+
+# -- the stage, the queue and the store ----------------------------------------------------------
+@pytest.fixture
+def store(tmp_path, data_dir):
+    s = Store(tmp_path / "s.sqlite")
+    import_files(s, [data_dir / "dedup" / "haematology" / "records.csv"], lenient=True)
+    return s
+
+
+def test_run_records_every_decision(store):
+    summary = dedup.run(store, progress=False)
+    n_dup = store.query("SELECT COUNT(*) FROM duplicates")[0][0]
+    assert summary["new_duplicates"] == n_dup > 50
+    assert summary["unique"] == store.count_records() - n_dup
+    assert len(store.events("dedup", "duplicate")) == n_dup
+    assert len(store.events("dedup", "maybe")) == summary["new_maybe_pairs"] == summary["maybe_pairs_open"] > 0
+    for row in store.query("SELECT record_id, canonical_id FROM duplicates"):
+        assert store.query("SELECT 1 FROM duplicates WHERE record_id=?", (row["canonical_id"],)) == []
+    again = dedup.run(store, progress=False)
+    assert again["new_duplicates"] == 0 and again["new_maybe_pairs"] == 0 and again["unique"] == summary["unique"]
+
+
+def test_canonical_keeps_merged_sources(store):
+    dedup.run(store, progress=False)
+    row = store.query("SELECT canonical_id, COUNT(*) n FROM duplicates GROUP BY canonical_id ORDER BY n DESC")[0]
+    canon = store.record(row["canonical_id"])
+    assert len(canon.sources) == row["n"] + 1
+
+
+def test_review_queue_from_stdin(store):
+    dedup.run(store, progress=False)
+    pairs = maybe_pairs(store)
+    assert pairs and pairs[0]["record_a"] is not None
+    out = io.StringIO()
+    counts = review_queue(store, "ann", io.StringIO("x\nd\nk\nq\n"), out)
+    assert counts == {"same": 0, "different": 1, "skipped": 1}
+    assert "answer s, d, k or q" in out.getvalue() and pairs[0]["record_a"].title[:30] in out.getvalue()
+    assert len(maybe_pairs(store)) == len(pairs) - 1
+    dedup.run(store, progress=False)  # a rerun keeps the human decision apart
+    a, b = pairs[0]["a"], pairs[0]["b"]
+    canon = {r["record_id"]: r["canonical_id"] for r in store.query("SELECT * FROM duplicates")}
+    assert canon.get(a, a) != canon.get(b, b)
+    c, d = pairs[1]["a"], pairs[1]["b"]
+    assert review_queue(store, "bob", io.StringIO("s\n"), io.StringIO()) == {"same": 1, "different": 0, "skipped": 0}
+    dedup.run(store, progress=False)
+    canon = {r["record_id"]: r["canonical_id"] for r in store.query("SELECT * FROM duplicates")}
+    assert canon.get(c, c) == canon.get(d, d)
+    assert {(r["status"], r["decided_by"]) for r in store.query("SELECT * FROM dedup_pairs WHERE decided_by IS NOT NULL")} \
+        == {("different", "ann"), ("same", "bob")}
+    assert len(store.events("dedup", "pair_resolved")) == 2
+
+
+def test_resolve_pair_validates(store):
+    with pytest.raises(ValueError, match="not in the store"):
+        resolve_pair(store, "nope", store.record_ids()[0], True, "ann")
+    with pytest.raises(ValueError, match="reviewer"):
+        resolve_pair(store, *store.record_ids()[:2], True, "")
+
+
+# -- file mode -------------------------------------------------------------------------------------
+def test_dedup_files_writes_one_row_per_input_record(tmp_path, data_dir, good_dir=None):
+    src = data_dir / "dedup" / "cytology_screening" / "records.csv"
+    ris = data_dir / "importers" / "good" / "pubmed.ris"
+    r = dedup_files([src, ris], tmp_path / "out")
+    rows = list(csv.DictReader(open(tmp_path / "out" / "duplicate_groups.csv")))
+    ids = [row["ID"] for row in csv.DictReader(open(src))]
+    assert [row["record_id"] for row in rows] == ids + ["29012345", "2"]
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["group_id"], []).append(row["record_id"])
+    truth = true_pairs([row["merged_ids"].split(";") for row in
+                        csv.DictReader(open(data_dir / "dedup" / "cytology_screening" / "duplicate_groups.csv"))])
+    assert true_pairs(groups.values()) == truth
+    kept = list(csv.DictReader(open(tmp_path / "out" / "records.csv")))
+    assert len(kept) == r["unique"] == len(groups) and r["records"] == len(rows)
+    assert sum(len(k["merged_ids"].split(";")) for k in kept) == len(rows)
+    assert (tmp_path / "out" / "maybe_pairs.csv").exists()
+
+
+def test_cli_dedup_file_mode_and_store_mode(tmp_path, data_dir, capsys):
+    src = data_dir / "dedup" / "special_cases" / "records.csv"
+    assert main(["dedup", str(src), "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert "12 records: 9 unique, 3 duplicates in 3 groups" in capsys.readouterr().out
+    assert main(["dedup", str(src)]) == 2
+    assert "--out DIR" in capsys.readouterr().err
+    p = tmp_path / "p.toml"
+    p.write_text(f'id = "t"\ntitle = "T"\n\n[source]\nstore = "{(tmp_path / "t.sqlite").as_posix()}"\n\n'
+                 '[[searches]]\nname = "s"\nquery = "x"\n\n[dedup]\nlink_related = false\n')
+    assert main(["import", str(src), "-p", str(p), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["dedup", "-p", str(p), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["unique"] == 9
+    assert main(["dedup", "-p", str(p), "--review"]) == 2
+    p.write_text(p.read_text().replace("link_related = false", "link_related = 1"))
+    assert main(["dedup", "-p", str(p), "-q"]) == 2
+    assert "[dedup] link_related: expected bool" in capsys.readouterr().err

@@ -1,0 +1,199 @@
+import csv
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from review.cli import main
+from review.importers import InputError, detect_format, import_files, read_file, split_authors
+from review.store import Store
+
+BAD_ROWS = list(csv.DictReader(open(__import__("pathlib").Path(__file__).parent / "data" / "importers" / "bad"
+                                    / "expected.csv", encoding="utf-8")))
+
+
+@pytest.fixture
+def bad_dir(data_dir):
+    return data_dir / "importers" / "bad"
+
+
+@pytest.fixture
+def good_dir(data_dir):
+    return data_dir / "importers" / "good"
+
+
+# -- the malformed corpus -----------------------------------------------------------------------
+@pytest.mark.parametrize("case", BAD_ROWS, ids=[r["file"] for r in BAD_ROWS])
+def test_malformed_file_gives_one_clear_line(case, bad_dir):
+    path = bad_dir / case["file"]
+    with pytest.raises(InputError) as err:
+        read_file(path)
+    msg = str(err.value)
+    where = f"{path}:{case['line']}:" if case["line"] else f"{path}:"
+    assert msg.startswith(where), msg
+    assert case["message"].lower() in msg.lower(), msg
+    assert "\n" not in msg and len(msg) < 400
+
+
+def test_corpus_covers_every_format(bad_dir):
+    kinds = {detect_format(bad_dir / r["file"]) for r in BAD_ROWS}
+    assert kinds == {"ris", "bibtex", "csv"}
+    assert len(BAD_ROWS) >= 36
+
+
+@pytest.fixture
+def review_protocol(tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text(f'id = "t"\ntitle = "T"\n\n[source]\nstore = "{(tmp_path / "t.sqlite").as_posix()}"\n\n'
+                 '[[searches]]\nname = "s"\nquery = "x"\n')
+    assert main(["init", str(p)]) == 0
+    return p
+
+
+@pytest.mark.parametrize("name", ["ris_truncated.ris", "bib_duplicate_key.bib", "csv_extra_field.csv",
+                                  "csv_latin1.csv", "bib_empty.bib", "ris_only_junk.ris"])
+def test_cli_import_error_is_one_line_exit_2(name, bad_dir, review_protocol, capsys):
+    capsys.readouterr()
+    assert main(["import", str(bad_dir / name), "-p", str(review_protocol), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and name in err and "\n" not in err and "Traceback" not in err
+
+
+def test_lenient_skips_and_lists_every_bad_entry(bad_dir, tmp_path):
+    r = read_file(bad_dir / "ris_duplicate_id.ris", lenient=True)
+    assert len(r.records) == 1 and [s["locator"] for s in r.skipped] == ["7"]
+    assert "duplicate ID 'r1'" in r.skipped[0]["reason"]
+    r = read_file(bad_dir / "csv_extra_field.csv", lenient=True)
+    assert r.keys == ["c1"] and "6 fields" in r.skipped[0]["reason"]
+    r = read_file(bad_dir / "ris_text_outside.ris", lenient=True)
+    assert r.keys == ["r1", "r2"] and r.skipped[0]["locator"] == "7"
+    r = read_file(bad_dir / "bib_unbalanced.bib", lenient=True)
+    assert r.keys == ["ok1"] and "syntax error" in r.skipped[0]["reason"]
+
+
+def test_lenient_import_logs_skipped_entries_in_the_store(bad_dir, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    out = import_files(store, [bad_dir / "csv_duplicate_id.csv", bad_dir / "ris_truncated.ris"], lenient=True)
+    assert out["records"] == 2 and out["skipped"] == 2
+    skipped = [json.loads(e["data"]) for e in store.events("import", "skipped")]
+    assert {(s["file"].rsplit("/", 1)[-1], s["locator"]) for s in skipped} == {("csv_duplicate_id.csv", "3"),
+                                                                             ("ris_truncated.ris", "7")}
+    runs = store.runs("import")
+    assert len(runs) == 2 and json.loads(runs[0]["info"])["skipped"] == 1
+
+
+def test_strict_import_writes_nothing(bad_dir, good_dir, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    with pytest.raises(InputError):
+        import_files(store, [good_dir / "zotero.bib", bad_dir / "csv_bad_year.csv"])
+    assert store.count_records() == 0 and store.runs("import") == []
+
+
+# -- real export layouts ------------------------------------------------------------------------
+def test_scopus_csv(good_dir):
+    r = read_file(good_dir / "scopus.csv")
+    assert r.keys == ["2-s2.0-85000000001", "2-s2.0-85000000002"]
+    a, b = r.records
+    assert [x.name for x in a.authors] == ["Hansen A.", "Berg O."]
+    assert (a.year, a.venue, a.volume, a.issue, a.pages, a.doi) == (
+        2021, "Public Management Review", "23", "4", "512-530", "10.1080/14719037.2020.1234567")
+    assert b.pages == "e12"  # article number when there are no pages
+    assert a.sources[0].kind == "csv" and a.sources[0].locator == "2 ID=2-s2.0-85000000001"
+
+
+def test_web_of_science_tab_delimited(good_dir):
+    r = read_file(good_dir / "wos.txt")
+    assert r.format == "csv" and r.keys == ["WOS:000600000000001", "WOS:000400000000002"]
+    assert r.records[0].pages == "512-530" and r.records[1].pmid == "29012345"
+    assert [x.name for x in r.records[0].authors] == ["Hansen, A", "Berg, O"]
+
+
+def test_asreview_csv(good_dir):
+    r = read_file(good_dir / "asreview.csv")
+    assert r.keys == ["1", "2"]
+    assert r.records[0].doi == "10.1080/14719037.2020.1234567"
+    assert r.records[0].keywords == ["co-production", "volunteers"]
+
+
+def test_bibtex_keys_latex_and_booktitle(good_dir):
+    r = read_file(good_dir / "zotero.bib")
+    assert r.keys == ["hansen_coproduction_2021", "sorensen_samskabelse_2019"]
+    chapter = r.records[1]
+    assert chapter.authors[0].name == "Sørensen, Eva" and chapter.title == "Samskabelse i kommunerne"
+    assert chapter.venue == "Den nye kommune" and chapter.type == "incollection"
+    assert chapter.sources[0].locator == "13 sorensen_samskabelse_2019"
+
+
+def test_ris_pubmed_and_positions(good_dir):
+    r = read_file(good_dir / "pubmed.ris")
+    assert r.keys == ["29012345", "2"]  # the ID tag, else the position
+    a, b = r.records
+    assert a.pmid == "29012345" and a.year == 2018 and a.pages == "77-90" and a.venue == "Voluntas"
+    assert "second line of the abstract" in a.abstract
+    assert a.keywords == ["co-creation", "volunteering"]
+    assert b.venue == "Co-production and co-creation" and b.doi == "10.4324/9781315204956-2"
+    assert b.sources[0].locator == "20 #2"
+
+
+def test_openalex_through_the_snapshot_reader(data_dir):
+    r = read_file(data_dir / "spine" / "works_2023.json")
+    assert r.format == "openalex" and r.records and all(k.startswith("W") for k in r.keys)
+    assert r.keys == [rec.id for rec in r.records]
+
+
+def test_column_mapping(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("Ref,Name of paper,Published\nA1,Partnerships in welfare,2015\n")
+    with pytest.raises(InputError, match="no title or DOI column"):
+        read_file(f)
+    r = read_file(f, columns={"title": "Name of paper", "year": "Published", "id": "Ref"})
+    assert r.keys == ["A1"] and r.records[0].title == "Partnerships in welfare" and r.records[0].year == 2015
+    with pytest.raises(InputError, match="no column 'Nope'"):
+        read_file(f, columns={"title": "Nope"})
+
+
+def test_ids_are_stable_and_reimport_adds_nothing(good_dir, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    first = import_files(store, [good_dir / "pubmed.ris", good_dir / "scopus.csv"])
+    again = import_files(store, [good_dir / "pubmed.ris"])
+    assert first["new"] == 4 and again["new"] == 0 and store.count_records() == 4
+    assert len(store.query("SELECT * FROM record_sources")) == 4
+
+
+def test_cli_import(good_dir, review_protocol, capsys):
+    assert main(["import", str(good_dir / "zotero.bib"), str(good_dir / "wos.txt"), "-p", str(review_protocol)]) == 0
+    out = capsys.readouterr().out
+    assert "zotero.bib: 2 record(s) read (2 new), 0 skipped [bibtex]" in out
+
+
+@pytest.mark.parametrize("value, names", [
+    ("Zuber, J and Le Quintrec, M", ["Zuber, J", "Le Quintrec, M"]),
+    ("Hansen A.; Berg O.", ["Hansen A.", "Berg O."]),
+    ("Smith J, Lee KM", ["Smith J", "Lee KM"]),
+    ("Smith J., Lee K.", ["Smith J.", "Lee K."]),
+    ("Sørensen, Eva", ["Sørensen, Eva"]),
+    ("Alexion Pharmaceuticals, Inc", ["Alexion Pharmaceuticals, Inc"]),
+])
+def test_split_authors(value, names):
+    assert split_authors(value) == names
+
+
+# -- properties: any input gives records or one clear InputError --------------------------------
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=TEXT, fmt=st.sampled_from(["ris", "bibtex", "csv"]), prefix=st.sampled_from(
+    ["", "TY  - JOUR\nTI  - ", "@article{k,\n title = {", "ID,title,year\n1,"]))
+def test_parsers_never_crash(body, fmt, prefix, tmp_path):
+    f = tmp_path / f"x.{fmt}"
+    f.write_text(prefix + body, encoding="utf-8")
+    for lenient in (False, True):
+        try:
+            r = read_file(f, format=fmt, lenient=lenient)
+        except InputError as e:
+            assert str(e).startswith(str(f)) and "\n" not in str(e)
+        else:
+            assert len(r.records) == len(r.keys) == len(r.raws)
+            assert all(rec.sources and rec.sources[0].name == str(f) for rec in r.records)
