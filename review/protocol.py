@@ -140,7 +140,7 @@ class _Checker:
             if header_hits:
                 n = idx[0] if idx else 0
                 start = header_hits[min(n, len(header_hits) - 1)]
-        pat = re.compile(r"^\s*(?:[\w\"'.-]+\.)?[\"']?" + re.escape(last) + r"[\"']?\s*=")
+        pat = re.compile(r"^\s*(?:[\w\"'.-]+\.)?[\"']?" + re.escape(last) + r"[\"']?(?:\.[\w\"'-]+)*\s*=")
         for i in range(start, len(self.lines)):
             if pat.match(self.lines[i]):
                 return i + 1
@@ -217,7 +217,7 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        loc = f":{m.group(1)}" if m else ""
+        loc = f":{m.group(1)}" if m else f":{max(1, len(text.splitlines()))}" if "end of document" in msg else ""
         msg = re.sub(r" ?\(at .*\)", "", msg)
         raise ProtocolError(f"{where}{loc}: TOML syntax error: {msg}") from None
     c = _Checker(text, where)

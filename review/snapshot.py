@@ -42,6 +42,8 @@ def iter_works(path: str | Path) -> Iterator[tuple[str, dict]]:
         yield from _iter_file(path)
     except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as e:
         raise SnapshotError(f"{path}: damaged or truncated compressed file ({e}); copy or download it again") from None
+    except RecursionError:
+        raise SnapshotError(f"{path}: JSON nested too deeply to be OpenAlex works") from None
 
 
 def _iter_file(path: Path) -> Iterator[tuple[str, dict]]:
@@ -68,7 +70,7 @@ def read_records(path: str | Path, name: str | None = None) -> Iterator[tuple[Re
         try:
             yield from_openalex(work, Source("snapshot", name, loc)), work
         except ValueError as e:
-            raise SnapshotError(f"{path}:{loc}: {e}") from None
+            raise SnapshotError(f"{path}{loc if loc.startswith(':') else ':' + loc}: {e}") from None
 
 
 def _looks_like_works(name: str) -> bool:

@@ -77,5 +77,5 @@ def test_missing_file(tmp_path):
 def test_work_without_id_names_its_place(tmp_path):
     p = tmp_path / "w.jsonl"
     p.write_text('{"title": "no id"}\n')
-    with pytest.raises(SnapshotError, match=r"w.jsonl::1: OpenAlex work without a valid 'id'"):
+    with pytest.raises(SnapshotError, match=r"w.jsonl:1: OpenAlex work without a valid 'id'"):
         list(read_records(p))
