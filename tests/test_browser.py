@@ -68,7 +68,8 @@ def test_screening_notebook_in_jupyterlab(tmp_path):
     with jupyter_lab(root, home) as (base, token), sync_playwright() as pw:
         mark("server")
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-dev-shm-usage"])  # containers have a small /dev/shm
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"{base}/lab/tree/screening.ipynb?token={token}", timeout=90_000)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from review import Author, Record, Store, load_protocol
-from review.jupyter import ConflictView, ScreeningWidget, open_review
+from review.jupyter import ConflictView, DedupReviewWidget, ScreeningWidget, open_review
 from review.jupyter.dedup import diff_html, pair_html
 from review.jupyter.highlight import TermGroup, fold_map, highlight, record_html, term_groups, term_spans
 from review.jupyter.screening import bookmark_key
@@ -224,10 +224,13 @@ def test_conflict_view_resolves_disagreements(review_):
     view = ConflictView(store, protocol)
     assert [c["record_id"] for c in view.items] == [ids[0], ids[2]]
     assert "2 open" in view.header.value and "<script>x" not in view.table.value
+    view.skip()
+    assert view.current["record_id"] == ids[2]
+    view.resolve("include")
+    assert "saved ✓" in view.status.value and [c["record_id"] for c in view.items] == [ids[0]]
+    assert view.current["record_id"] == ids[0]  # the skipped one comes back
     view.reason.value = protocol.criteria[3].name
     view.resolve("exclude")
-    assert "saved ✓" in view.status.value and [c["record_id"] for c in view.items] == [ids[2]]
-    view.resolve("include")
     assert conflicts(store) == [] and "No open conflicts" in view.card.value
     assert final_decisions(store) == {ids[0]: "exclude", ids[1]: "include", ids[2]: "include"}
     with Store(store.path) as s:
@@ -246,6 +249,32 @@ def test_pair_html_marks_the_words_that_differ():
                      '<span class="rv-diff-word">care</span>')
     assert '<tr class="rv-diff"><th>title</th>' in out
     assert "<tr><th>year</th>" in out and "<tr><th>doi</th>" in out  # same after folding
+
+
+def test_dedup_widget_saves_same_and_different(review_):
+    from review.dedup import maybe_pairs
+
+    _, store = review_
+    a, b, c = sorted(store.record_ids()[:3])  # the dedup stage stores pairs as (smaller id, larger id)
+    with store.transaction() as conn:  # two pairs the dedup stage left undecided
+        conn.execute("INSERT INTO dedup_pairs(a, b, score, status, ts, info) VALUES (?,?,0.9,'maybe','t','title')",
+                     (a, b))
+        conn.execute("INSERT INTO dedup_pairs(a, b, score, status, ts, info) VALUES (?,?,0.8,'maybe','t','doi')",
+                     (a, c))
+    w = DedupReviewWidget(store, reviewer="ann")
+    assert "2 pair(s)" in w.header.value and (w.current["a"], w.current["b"]) == (a, b)
+    assert f"<th>{a}</th><th>{b}</th>" in w.table.value and "score 0.900 · title" in w.table.value
+    w.skip()
+    assert (w.current["a"], w.current["b"]) == (a, c)
+    w.same_button.click()
+    assert "saved ✓" in w.status.value and [(p["a"], p["b"]) for p in maybe_pairs(store, False)] == [(a, b)]
+    w.decide(False)
+    assert maybe_pairs(store, False) == [] and "No pairs left" in w.table.value
+    with Store(store.path) as s:
+        status = {(r["a"], r["b"]): (r["status"], r["decided_by"]) for r in s.query("SELECT * FROM dedup_pairs")}
+        assert status == {(a, b): ("different", "ann"), (a, c): ("same", "ann")}
+        assert s.query("SELECT canonical_id FROM duplicates")  # the 'same' answer marked a duplicate
+    assert w.decide(True) is False and "no pair left" in w.status.value
 
 
 # -- a real kernel, killed after a click --------------------------------------------------------

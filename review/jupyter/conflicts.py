@@ -66,7 +66,8 @@ class ConflictView(widgets.VBox):
     def refresh(self) -> None:
         """Reload the open conflicts and the agreement figures from the store."""
         self.items = conflicts(self.store, self.stage)
-        self.position = min(self.position, len(self.items))
+        if self.position >= len(self.items):  # past the end after a skip: start again at the top
+            self.position = 0
         self._show()
 
     def resolve(self, decision: str) -> int | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import difflib
 import html
 import sqlite3
-from typing import Any
 
 import ipywidgets as widgets
 
@@ -45,7 +44,7 @@ def diff_html(a: str, b: str) -> tuple[str, str]:
     return mark(wa, [(i1, i2) for _, i1, i2, _, _ in ops]), mark(wb, [(j1, j2) for _, _, _, j1, j2 in ops])
 
 
-def pair_html(a: Record, b: Record, score: float | None = None) -> str:
+def pair_html(a: Record, b: Record, score: float | None = None, reasons: str = "") -> str:
     """Side-by-side table of two records; rows whose values differ are shaded, differing words marked."""
     rows = []
     for name in FIELDS:
@@ -56,17 +55,10 @@ def pair_html(a: Record, b: Record, score: float | None = None) -> str:
         ha, hb = (html.escape(ta), html.escape(tb)) if same else diff_html(ta, tb)
         cls = "" if same else ' class="rv-diff"'
         rows.append(f"<tr{cls}><th>{name}</th><td>{ha}</td><td>{hb}</td></tr>")
-    head = f"<p>similarity score {score:.3f}</p>" if score is not None else ""
+    head = " · ".join(x for x in (f"score {score:.3f}" if score is not None else "", html.escape(reasons)) if x)
+    head = f"<p>{head}</p>" if head else ""
     return (f'{head}<table class="rv-pair"><tr><th></th><th>{html.escape(a.id)}</th><th>{html.escape(b.id)}</th></tr>'
             + "".join(rows) + "</table>")
-
-
-def _pair(item: Any) -> tuple[str, str, float | None]:
-    """(a, b, score) from a pair as the dedup module gives it (mapping, row or tuple)."""
-    if isinstance(item, (tuple, list)):
-        return item[0], item[1], (item[2] if len(item) > 2 else None)
-    score = item["score"] if "score" in item.keys() else None
-    return item["a"], item["b"], score
 
 
 class DedupReviewWidget(widgets.VBox):
@@ -82,7 +74,7 @@ class DedupReviewWidget(widgets.VBox):
         if not reviewer:
             raise ValueError("DedupReviewWidget needs a reviewer name")
         self.store, self.reviewer = store, reviewer
-        self.pairs: list[tuple[str, str, float | None]] = []
+        self.pairs: list[dict] = []
         self.position = 0
         self.header = widgets.HTML()
         self.table = widgets.HTML()
@@ -98,16 +90,17 @@ class DedupReviewWidget(widgets.VBox):
         self.refresh()
 
     @property
-    def current(self) -> tuple[str, str, float | None] | None:
-        """The pair on screen ``(a, b, score)``, or None."""
+    def current(self) -> dict | None:
+        """The pair on screen (``{"a", "b", "score", "reasons"}`` from :func:`review.dedup.maybe_pairs`), or None."""
         return self.pairs[self.position] if self.position < len(self.pairs) else None
 
     def refresh(self) -> None:
         """Reload the undecided pairs from the store."""
         from ..dedup import maybe_pairs
 
-        self.pairs = [_pair(p) for p in maybe_pairs(self.store)]
-        self.position = min(self.position, len(self.pairs))
+        self.pairs = maybe_pairs(self.store, with_records=False)
+        if self.position >= len(self.pairs):  # past the end after a skip: start again at the top
+            self.position = 0
         self._show()
 
     def decide(self, same: bool) -> bool:
@@ -118,13 +111,14 @@ class DedupReviewWidget(widgets.VBox):
         if pair is None:
             self.status.value = status_html("warn", "no pair left to review")
             return False
-        a, b, _ = pair
+        a, b = pair["a"], pair["b"]
         try:
             resolve_pair(self.store, a, b, same, self.reviewer)
         except (ValueError, StoreError, sqlite3.Error) as e:
             self.status.value = status_html("err", f"NOT saved: {e}")
             return False
-        self.status.value = status_html("ok", f"saved ✓ {a} and {b}: {'same record' if same else 'different records'}")
+        answer = "same record" if same else "different records"
+        self.status.value = status_html("ok", f"saved ✓ {a} and {b}: {answer}")
         self.refresh()
         return True
 
@@ -141,9 +135,10 @@ class DedupReviewWidget(widgets.VBox):
         if pair is None:
             self.table.value = "<b>No pairs left to review.</b>"
             return
-        a, b, score = pair
+        a, b = pair["a"], pair["b"]
         ra, rb = self.store.record(a), self.store.record(b)
         if ra is None or rb is None:
             self.table.value = status_html("err", f"record {a if ra is None else b} is not in the store")
             return
-        self.table.value = f"<p>pair {self.position + 1} of {len(self.pairs)}</p>" + pair_html(ra, rb, score)
+        self.table.value = (f"<p>pair {self.position + 1} of {len(self.pairs)}</p>"
+                            + pair_html(ra, rb, pair.get("score"), pair.get("reasons") or ""))
