@@ -245,8 +245,10 @@ def test_pair_html_marks_the_words_that_differ():
     assert "<welfare>" not in out and "&lt;welfare&gt;" in out
     left, right = diff_html(a.title, b.title)
     assert left == 'Co-production in <span class="rv-diff-word">&lt;welfare&gt;</span>'
-    assert right == ('co-production in <span class="rv-diff-word">social</span> '
-                     '<span class="rv-diff-word">care</span>')
+    assert right == 'co-production in <span class="rv-diff-word">social care</span>'
+    assert diff_html("", "<i>x</i> y") == ("", "&lt;i&gt;x&lt;/i&gt; y")  # one side empty: nothing to mark
+    long = pair_html(Record(id="A", abstract="word " * 500), Record(id="B"), cut=100)
+    assert "word " * 19 + "word …" in long and "word " * 30 not in long
     assert '<tr class="rv-diff"><th>title</th>' in out
     assert "<tr><th>year</th>" in out and "<tr><th>doi</th>" in out  # same after folding
 

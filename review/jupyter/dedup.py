@@ -29,26 +29,36 @@ def field_text(rec: Record, name: str) -> str:
 
 
 def diff_html(a: str, b: str) -> tuple[str, str]:
-    """Escaped HTML of two texts with the words that differ (ignoring case and accents) marked."""
+    """Escaped HTML of two texts with the runs of words that differ (ignoring case and accents) marked.
+
+    Nothing is marked when one side is empty: the whole field is the difference.
+    """
     wa, wb = a.split(), b.split()
+    if not wa or not wb:
+        return html.escape(a), html.escape(b)
     sm = difflib.SequenceMatcher(a=[fold(w) for w in wa], b=[fold(w) for w in wb], autojunk=False)
 
     def mark(words: list[str], spans: list[tuple[int, int]]) -> str:
-        out = [html.escape(w) for w in words]
+        out, pos = [], 0
         for i, j in spans:
-            for k in range(i, j):
-                out[k] = f'<span class="rv-diff-word">{out[k]}</span>'
-        return " ".join(out)
+            out += [html.escape(w) for w in words[pos:i]]
+            if j > i:
+                out.append('<span class="rv-diff-word">' + " ".join(html.escape(w) for w in words[i:j]) + "</span>")
+            pos = j
+        return " ".join(out + [html.escape(w) for w in words[pos:]])
 
     ops = [op for op in sm.get_opcodes() if op[0] != "equal"]
     return mark(wa, [(i1, i2) for _, i1, i2, _, _ in ops]), mark(wb, [(j1, j2) for _, _, _, j1, j2 in ops])
 
 
-def pair_html(a: Record, b: Record, score: float | None = None, reasons: str = "") -> str:
-    """Side-by-side table of two records; rows whose values differ are shaded, differing words marked."""
+def pair_html(a: Record, b: Record, score: float | None = None, reasons: str = "", cut: int = 700) -> str:
+    """Side-by-side table of two records; rows whose values differ are shaded, differing words marked.
+
+    Fields longer than ``cut`` characters (abstracts) are shortened.
+    """
     rows = []
     for name in FIELDS:
-        ta, tb = field_text(a, name), field_text(b, name)
+        ta, tb = (t if len(t) <= cut else t[:cut].rstrip() + " …" for t in (field_text(a, name), field_text(b, name)))
         if not ta and not tb:
             continue
         same = fold(ta) == fold(tb)

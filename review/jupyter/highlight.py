@@ -29,8 +29,10 @@ mark.rv-exclude {background: #ffc4c4; color: #000; padding: 0 1px; border-radius
 .rv-legend mark {margin-right: 6px;}
 .rv-diff {background: #fff1c2;}
 .rv-diff-word {background: #ffc4c4; color: #000;}
-table.rv-pair {border-collapse: collapse; max-width: 100%;}
-table.rv-pair td, table.rv-pair th {border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left;}
+table.rv-pair {border-collapse: collapse; width: 100%; table-layout: fixed; line-height: 1.4;}
+table.rv-pair th:first-child {width: 7.5em;}
+table.rv-pair td, table.rv-pair th {border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere;}
 .rv-ok {color: #1b5e20; font-weight: 600;}
 .rv-warn {color: #8a4b00; font-weight: 600;}
 .rv-err {color: #b71c1c; font-weight: 600;}
