@@ -228,6 +228,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_network(args: argparse.Namespace) -> int:
+    from . import networks
+
+    protocol, store = open_review(args)
+    out = Path(args.out) if args.out else Path("out") / protocol.id / "networks"
+    records = networks.select_records(store, included="title_abstract" if args.included else None)
+    result = networks.map_kind(store, protocol, args.kind, out, records=records,
+                               record_set="included" if args.included else "all", min_count=args.min_count,
+                               norm=args.norm, max_nodes=args.max_nodes, top=args.top)
+    print(networks.format_result(result, top=args.top))
+    print(f"\nfiles → {out}: " + ", ".join(Path(f).name for f in result["files"].values()))
+    return 0
+
+
 def _column_mapping(items: list[str] | None) -> dict[str, str]:
     out = {}
     for item in items or []:
@@ -375,6 +389,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "report", cmd_report, "write the review report: one self-contained HTML file")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--out", "-o", metavar="FILE", help="default out/<protocol id>/report.html")
+
+    p = _command(sub, "network", cmd_network, "build, cluster and export a citation, co-authorship or subject network; "
+                 "print its key references and clusters")
+    p.add_argument("kind", metavar="KIND", help="citation, cocitation, coupling, coauthorship, institutions, countries, "
+                   "concepts (the subjects the records carry), topics, keywords or terms")
+    p.add_argument("--protocol", "-p", metavar="PROTOCOL")
+    p.add_argument("--min-count", type=int, metavar="N", help="minimum occurrences of a node (coupling: shared "
+                   "references of a link); default from [networks], else 2 for cocitation/concepts, 1 otherwise")
+    p.add_argument("--norm", choices=["association", "cosine", "jaccard", "none"],
+                   help="link normalisation (default association strength)")
+    p.add_argument("--max-nodes", type=int, metavar="N", help="keep the N nodes with most link strength (default 1000)")
+    p.add_argument("--included", action="store_true", help="only records included at title-abstract screening")
+    p.add_argument("--top", type=int, default=20, metavar="N", help="key references and nodes to list (default 20)")
+    p.add_argument("--out", "-o", metavar="DIR", help="output folder (default out/<protocol id>/networks)")
 
     p = _command(sub, "import", cmd_import, "import RIS, BibTeX, CSV or OpenAlex files into the review store")
     p.add_argument("files", nargs="+", metavar="FILE")
