@@ -48,73 +48,107 @@ def _identity(x: list[str]) -> list[str]:
     return x
 
 
+def citation_tokens(rec: Record) -> list[str]:
+    """The record's own id and the works it cites: records citing each other or the same works share tokens."""
+    return [rec.id, *rec.referenced_works]
+
+
+def author_tokens(rec: Record) -> list[str]:
+    return [a.openalex_id or fold_name(a.name) for a in rec.authors if a.openalex_id or a.name]
+
+
+def fold_name(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
 @dataclass
 class TextFeatures:
-    """Records → sparse feature matrix (rows L2-normalised per block, blocks weighted).
+    """Records → one sparse feature matrix, in weighted blocks (each row L2-normalised per block).
 
-    Parameters
-    ----------
-    word_ngrams, char_ngrams : (min, max) n-gram sizes; ``char_ngrams=None`` turns characters off.
-    subject_weight : weight of the subject-term block (0 turns it off).
-    char_weight : weight of the character block.
-    min_df : minimum document frequency of a feature.
+    Blocks: TF-IDF of words (``word_ngrams``), of characters (``char_ngrams``, ``char_weight``),
+    of subject terms (``subject_weight``: OpenAlex concepts, topics, keywords, MeSH), of citations
+    (``citation_weight``: own id + referenced works, so records that cite each other or the same
+    works are close) and of authors (``author_weight``). A weight of 0 (or ``None`` n-grams)
+    turns a block off; token blocks keep only tokens shared by ``token_min_df`` records.
     """
 
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = None
-    subject_weight: float = 0.0
     char_weight: float = 1.0
+    subject_weight: float = 0.0
+    citation_weight: float = 0.0
+    author_weight: float = 0.0
     min_df: int = 1
     max_df: float = 0.95
+    token_min_df: int = 2
     stop_words: str | None = None
     max_char_features: int | None = 200_000
     _blocks: list = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def needs_raw(self) -> bool:
+        """Whether the raw OpenAlex payloads add anything (MeSH terms for the subject block)."""
+        return bool(self.subject_weight)
 
     def fit(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> "TextFeatures":
         self.fit_transform(records, raws)
         return self
 
+    def _make_blocks(self, n: int) -> list:
+        small = n < 20
+        blocks = [("word", 1.0, TfidfVectorizer(
+            ngram_range=self.word_ngrams, sublinear_tf=True, min_df=1 if small else self.min_df,
+            max_df=1.0 if small else self.max_df, strip_accents="unicode", stop_words=self.stop_words,
+            dtype=np.float32))]
+        if self.char_ngrams and self.char_weight:
+            blocks.append(("char", self.char_weight, TfidfVectorizer(
+                analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=1 if small else 2,
+                max_features=self.max_char_features, strip_accents="unicode", dtype=np.float32)))
+        for name, w in (("subject", self.subject_weight), ("cites", self.citation_weight),
+                        ("authors", self.author_weight)):
+            if w:
+                blocks.append((name, w, TfidfVectorizer(analyzer=_identity, min_df=1 if small else self.token_min_df,
+                                                        sublinear_tf=True, dtype=np.float32)))
+        return blocks
+
     def fit_transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
-        docs, subjects = self._inputs(records, raws)
-        min_df = self.min_df if len(docs) >= 20 else 1
-        self._blocks = [("word", 1.0, TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True,
-                                                      min_df=min_df, max_df=self.max_df,
-                                                      strip_accents="unicode", stop_words=self.stop_words,
-                                                      dtype=np.float32))]
-        if self.char_ngrams:
-            self._blocks.append(("char", self.char_weight, TfidfVectorizer(
-                analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=min_df,
-                max_features=self.max_char_features, strip_accents="unicode", lowercase=True, dtype=np.float32)))
-        if self.subject_weight and any(subjects):
-            self._blocks.append(("subject", self.subject_weight, TfidfVectorizer(
-                analyzer=_identity, min_df=min_df, sublinear_tf=True, dtype=np.float32)))
+        inputs = self._inputs(records, raws)
+        self._blocks = self._make_blocks(len(records))
         mats = []
-        for name, w, vec in self._blocks:
-            inp = subjects if name == "subject" else docs
+        for i, (name, w, vec) in enumerate(self._blocks):
             try:
-                m = vec.fit_transform(inp)
-            except ValueError:  # empty vocabulary (e.g. no text at all)
-                vec.fit(["empty"] if name != "subject" else [["empty"]])
-                m = sp.csr_matrix((len(docs), len(vec.vocabulary_)), dtype=np.float32)
-            mats.append(m * w)
+                mats.append(vec.fit_transform(inputs[name]) * w)
+            except ValueError:  # empty vocabulary (no text, no shared tokens): the block has no columns
+                self._blocks[i] = (name, w, None)
+                mats.append(sp.csr_matrix((len(records), 0), dtype=np.float32))
         return sp.hstack(mats, format="csr")
 
     def transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
-        docs, subjects = self._inputs(records, raws)
-        return self.transform_text(docs, subjects)
+        return self._transform(self._inputs(records, raws), len(records))
 
-    def transform_text(self, docs: list[str], subjects: list[list[str]] | None = None) -> sp.csr_matrix:
-        """Features of free text (and subject terms) in the fitted space, e.g. for a query."""
+    def transform_text(self, docs: list[str]) -> sp.csr_matrix:
+        """Features of free text in the fitted space (token blocks empty), e.g. for a query."""
+        empty = [[] for _ in docs]
+        return self._transform({"word": docs, "char": docs, "subject": empty, "cites": empty, "authors": empty},
+                               len(docs))
+
+    def _transform(self, inputs: dict, n: int) -> sp.csr_matrix:
         if not self._blocks:
             raise RuntimeError("TextFeatures is not fitted; call fit() first")
-        subjects = subjects if subjects is not None else [[] for _ in docs]
-        mats = [vec.transform(subjects if name == "subject" else docs) * w for name, w, vec in self._blocks]
-        return sp.hstack(mats, format="csr")
+        return sp.hstack([vec.transform(inputs[name]) * w if vec is not None
+                          else sp.csr_matrix((n, 0), dtype=np.float32) for name, w, vec in self._blocks], format="csr")
 
-    @staticmethod
-    def _inputs(records: Sequence[Record], raws: Sequence[Any] | None):
-        raws = raws if raws is not None else [None] * len(records)
-        return [document(r) for r in records], [subject_terms(r, raw) for r, raw in zip(records, raws)]
+    def _inputs(self, records: Sequence[Record], raws: Sequence[Any] | None) -> dict[str, list]:
+        docs = [document(r) for r in records]
+        out: dict[str, list] = {"word": docs, "char": docs}
+        if self.subject_weight:
+            raws = raws if raws is not None else [None] * len(records)
+            out["subject"] = [subject_terms(r, raw) for r, raw in zip(records, raws)]
+        if self.citation_weight:
+            out["cites"] = [citation_tokens(r) for r in records]
+        if self.author_weight:
+            out["authors"] = [author_tokens(r) for r in records]
+        return out
 
 
 def _classifier(name: str, C: float, alpha: float, random_state: int):
@@ -230,28 +264,39 @@ class Prioritiser:
     ----------
     X : sparse feature matrix of the pool (rows = records), from :class:`TextFeatures`.
     ranker : the model; default :class:`Ranker` with its defaults.
-    query : optional feature row (e.g. the protocol's concept terms) for ordering before
-        both classes are labelled.
+    query : optional feature rows (e.g. one per protocol concept) for ordering before the
+        model can be trained.
+    retrain_until, retrain_growth : the model is retrained after every label change while fewer
+        than ``retrain_until`` records are labelled, later once the changes since the last
+        training reach ``retrain_growth`` × the labelled count (e.g. every 20th record at
+        1,000 labelled); between trainings the last scores are reused.
 
-    ``label(row, y)`` / ``unlabel(row)`` change the training set; ``ranking()`` retrains
-    if needed and returns the unlabelled rows, most wanted first. Only the labelled rows
-    are trained on and only the unlabelled rows are scored, so a re-rank costs one small
-    fit and one sparse matrix-vector product.
+    ``label(row, y)`` / ``unlabel(row)`` change the training set; ``ranking()`` retrains when
+    due and returns the unlabelled rows, most wanted first. A retrain fits the labelled rows
+    only and scores the pool with one sparse matrix-vector product.
     """
 
-    def __init__(self, X: sp.spmatrix, ranker: Ranker | None = None, query: sp.spmatrix | None = None):
+    def __init__(self, X: sp.spmatrix, ranker: Ranker | None = None, query: sp.spmatrix | None = None,
+                 retrain_until: int = 200, retrain_growth: float = 0.02):
         self.X = sp.csr_matrix(X)
         self.ranker = ranker or Ranker()
         self.query = query
+        self.retrain_until, self.retrain_growth = retrain_until, retrain_growth
         self.labels: dict[int, int] = {}
         self._cache: np.ndarray | None = None
+        self._scores: np.ndarray | None = None  # model scores of every row at the last training
+        self._changes = 0  # label changes since then
 
     def label(self, row: int, y: int) -> None:
-        self.labels[int(row)] = int(bool(y))
+        y = int(bool(y))
+        if self.labels.get(int(row)) != y:
+            self.labels[int(row)] = y
+            self._changes += 1
         self._cache = None
 
     def unlabel(self, row: int) -> None:
-        self.labels.pop(int(row), None)
+        if self.labels.pop(int(row), None) is not None:
+            self._changes += 1
         self._cache = None
 
     @property
@@ -259,34 +304,47 @@ class Prioritiser:
         seen = set(self.labels.values())
         return 1 in seen and (0 in seen or self.ranker.presumed_irrelevant > 0)
 
-    def scores(self, rows: np.ndarray) -> np.ndarray:
-        """Relevance scores of unlabelled ``rows`` under the current labels (retrains the model)."""
-        if self.trainable:
-            lab = np.fromiter(self.labels, dtype=int, count=len(self.labels))
-            y = np.fromiter(self.labels.values(), dtype=int, count=len(self.labels))
-            k = min(self.ranker.presumed_irrelevant, len(rows) // 2)
-            if k:
-                rng = np.random.default_rng(self.ranker.random_state + len(lab))
-                lab = np.concatenate([lab, rng.choice(rows, k, replace=False)])
-                y = np.concatenate([y, np.zeros(k, dtype=int)])
-            self.ranker.fit(self.X[lab], y)
-            return self.ranker.score(self.X[rows])
-        relevant = [r for r, v in self.labels.items() if v]
-        return prior_scores(self.X, rows, relevant, self.query)
+    def until_retrain(self) -> int:
+        """How many more labels the current ranking serves before the model is retrained."""
+        n = len(self.labels)
+        if self._scores is None or n < self.retrain_until:
+            return 1
+        return max(1, int(n * self.retrain_growth) - self._changes + 1)
+
+    def _unlabelled(self) -> np.ndarray:
+        mask = np.ones(self.X.shape[0], dtype=bool)
+        if self.labels:
+            mask[np.fromiter(self.labels, dtype=int, count=len(self.labels))] = False
+        return np.flatnonzero(mask)
+
+    def _fit(self, rows: np.ndarray) -> None:
+        lab = np.fromiter(self.labels, dtype=int, count=len(self.labels))
+        y = np.fromiter(self.labels.values(), dtype=int, count=len(self.labels))
+        k = min(self.ranker.presumed_irrelevant, len(rows) // 2)
+        if k:
+            rng = np.random.default_rng(self.ranker.random_state + len(lab))
+            lab = np.concatenate([lab, rng.choice(rows, k, replace=False)])
+            y = np.concatenate([y, np.zeros(k, dtype=int)])
+        self.ranker.fit(self.X[lab], y)
+        self._scores = self.ranker.score(self.X)
+        self._changes = 0
 
     def ranking(self) -> np.ndarray:
         """Unlabelled rows in screening order."""
         if self._cache is None:
-            mask = np.ones(self.X.shape[0], dtype=bool)
-            if self.labels:
-                mask[list(self.labels)] = False
-            rows = np.flatnonzero(mask)
+            rows = self._unlabelled()
             if len(rows) == 0:
                 self._cache = rows
+            elif not self.trainable:
+                self._scores = None
+                relevant = [r for r, v in self.labels.items() if v]
+                s = prior_scores(self.X, rows, relevant, self.query)
+                self._cache = rows[np.argsort(-s, kind="stable")]
             else:
-                s = self.scores(rows)
-                order = self.ranker.order(s) if self.trainable else np.argsort(-s, kind="stable")
-                self._cache = rows[order]
+                if (self._scores is None or len(self.labels) < self.retrain_until
+                        or self._changes >= max(1, int(len(self.labels) * self.retrain_growth))):
+                    self._fit(rows)
+                self._cache = rows[self.ranker.order(self._scores[rows])]
         return self._cache
 
 
@@ -294,14 +352,16 @@ def prior_scores(X: sp.csr_matrix, rows: np.ndarray, relevant: Sequence[int] = (
                  query: sp.spmatrix | None = None) -> np.ndarray:
     """Scores of ``rows`` before a classifier can be trained.
 
-    Cosine similarity to the mean of the ``relevant`` rows if any, else to ``query`` (e.g.
-    the protocol's concept terms as features), else zeros (keeps the stored order).
+    Cosine similarity to the mean of the ``relevant`` rows if any, else the highest cosine
+    similarity to a row of ``query`` (e.g. one row per protocol concept), else zeros (the
+    stored order).
     """
     relevant = list(relevant)
     if relevant:
         centre = sp.csr_matrix(X[relevant].mean(axis=0))
     elif query is not None and query.nnz:
-        centre = sp.csr_matrix(query.sum(axis=0))
+        centre = sp.csr_matrix(query)
     else:
         return np.zeros(len(rows))
-    return np.asarray((normalize(X[rows]) @ normalize(centre).T).todense()).ravel()
+    sims = normalize(X[rows]) @ normalize(centre).T  # rows x queries
+    return np.asarray(sims.max(axis=1).todense()).ravel()

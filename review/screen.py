@@ -244,11 +244,11 @@ def kappa(store: Store, stage: str = "title_abstract", reviewers: Sequence[str] 
 
 
 # -- the prioritised screening session -------------------------------------------------------------
-def concept_query_text(protocol: Protocol | None) -> str:
-    """The protocol's concept terms (every language) as one text, to rank before any label exists."""
+def concept_queries(protocol: Protocol | None) -> list[str]:
+    """One text per protocol concept (its terms in every language), to rank before any label exists."""
     if protocol is None:
-        return ""
-    return " ".join(t.rstrip("*") for c in protocol.concepts for t in c.all_terms)
+        return []
+    return [" ".join(t.rstrip("*") for t in c.all_terms) for c in protocol.concepts]
 
 
 def _ranker_from(protocol: Protocol | None) -> Ranker:
@@ -283,11 +283,11 @@ class ScreeningSession:
         self.ids = pool_ids(store, stage)
         self.row_of = {rid: i for i, rid in enumerate(self.ids)}
         records = list(store.records(self.ids))
-        raws = [store.raw(rid) for rid in self.ids]
         self.features = TextFeatures()
+        raws = [store.raw(rid) for rid in self.ids] if self.features.needs_raw else None
         X = self.features.fit_transform(records, raws) if records else None
-        q = concept_query_text(protocol)
-        query = self.features.transform_text([q]) if (q and records) else None
+        q = concept_queries(protocol)
+        query = self.features.transform_text(q) if (q and records) else None
         self.model = Prioritiser(X, ranker or _ranker_from(protocol), query=query) if records else None
         self._history: list[str] = []  # this reviewer's decided records, in decision order
         self._decisions: dict[str, str] = {}

@@ -122,17 +122,18 @@ def draw_priors(labels: Sequence[int], n_included: int = 1, n_excluded: int = 1,
 
 
 def simulate(X, labels: Sequence[int], priors: Sequence[int], ranker: Ranker | None = None,
-             batch_growth: float = 0.02, full_retrain_until: int = 200, progress: bool = False) -> np.ndarray:
+             progress: bool = False, **schedule) -> np.ndarray:
     """Screening order of every row of ``X``: the priors, then the model's picks.
 
-    The model retrains after every record until ``full_retrain_until`` are labelled, then
-    after every ``batch_growth`` × labelled records.
+    The model is retrained on :class:`~review.ranking.Prioritiser`'s schedule (``schedule``:
+    ``retrain_until``, ``retrain_growth``); between trainings the next records come from
+    the last ranking, as a reviewer would see them.
     """
     from tqdm import tqdm
 
     y = np.asarray(labels, dtype=int)
     n = X.shape[0]
-    model = Prioritiser(X, ranker or Ranker())
+    model = Prioritiser(X, ranker or Ranker(), **schedule)
     order = [int(p) for p in priors]
     for p in order:
         model.label(p, y[p])
@@ -140,11 +141,7 @@ def simulate(X, labels: Sequence[int], priors: Sequence[int], ranker: Ranker | N
     bar = tqdm(total=n, initial=len(order), desc="simulate", disable=not progress)
     while len(order) < n:
         ranking = model.ranking()
-        if remaining_relevant == 0:
-            order.extend(int(r) for r in ranking)
-            bar.update(len(ranking))
-            break
-        k = 1 if len(order) < full_retrain_until else max(1, int(len(order) * batch_growth))
+        k = len(ranking) if remaining_relevant == 0 else model.until_retrain()
         for r in ranking[:k]:
             order.append(int(r))
             model.label(int(r), y[r])

@@ -103,3 +103,21 @@ def test_presumed_irrelevant_makes_one_relevant_record_trainable():
     p.label(0, 1)
     assert p.trainable
     assert {1, 2} <= set(p.ranking()[:3])
+
+
+def test_citation_and_author_blocks_bring_connected_records_together():
+    a = Record(id="W1", title="alpha", referenced_works=["W100", "W101"])
+    b = Record(id="W2", title="beta", referenced_works=["W100", "W101"])  # same references as W1
+    c = Record(id="W3", title="gamma", referenced_works=["W1"])  # cites W1
+    d = Record(id="W4", title="delta", referenced_works=["W200"])
+    X = TextFeatures(citation_weight=1.0, token_min_df=2).fit_transform([a, b, c, d])
+    sims = (X @ X.T).toarray()
+    assert sims[0, 1] > 0 and sims[0, 2] > 0 and sims[0, 3] == 0 and sims[1, 3] == 0
+    assert (X @ X.T).toarray()[1, 2] == 0
+
+
+def test_records_without_text_or_links_still_get_features():
+    f = TextFeatures(citation_weight=0.5, author_weight=0.2, subject_weight=0.2)
+    X = f.fit_transform([Record(id="W1"), Record(id="W2"), Record(id="W3", title="text here")])
+    assert X.shape[0] == 3
+    assert f.transform_text(["text"]).shape == (1, X.shape[1])
