@@ -40,7 +40,7 @@ from rapidfuzz import fuzz, process
 from .records import Record, fold
 
 DUPLICATE, MAYBE, DISTINCT = "duplicate", "maybe", "distinct"
-_SMALL_BLOCK = 8         # blocks up to this size: every pair; larger: pairs with similar titles only
+_SMALL_BLOCK = 16        # blocks up to this size: every pair; larger: pairs with similar titles only
 _MAX_ID_BLOCK = 50       # a DOI shared by more records than this is a junk DOI: not used for blocking
 _MAX_BLOCK = 5000        # larger blocks (a very common key) are split by title order
 
@@ -59,10 +59,12 @@ _FRONT_MATTER = re.compile(r"^(?:editorial|editor s|editors|guest editor|from th
                            r"introduction to the|special (?:section|issue)|preface|foreword|in this issue|"
                            r"call for papers|remarks|editor s comments|issues? information|table of contents|"
                            r"contents|masthead|index|reviewers|acknowledg|announcement|news|book reviews?)\b")
-_NOTICE_PREFIX = re.compile(r"^(?:errat(?:um|a)|corrigend(?:um|a)|correction|retraction(?: note)?|retracted(?: article)?|"
+_NOTICE_PREFIX = re.compile(r"^(?:errat(?:um|a)|corrigend(?:um|a)|correction|retraction(?: note)?|"
+                            r"retracted(?: article)?|"
                             r"notice of retraction|expression of concern)(?: (?:to|for|on|of|in))?(?: the article)? ")
 _DIGITS = re.compile(r"\d+")
 _ROMAN = frozenset("ii iii iv vi vii viii ix".split())
+_SERIES = frozenset("part parte partie teil del deel phase volume vol no number".split())
 _ALNUM = re.compile(r"[0-9a-z]+")
 _STOP = frozenset("a an and the of in on for to with by at from de der die la le los el und et".split())
 _VENUE_STOP = _STOP | {"journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
@@ -99,7 +101,10 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset]:
                    "comment" if w.startswith("comment") else "reply")
     f = _NOTICE_PREFIX.sub("", f)  # "Erratum: <title>" is matched on <title>; the notice is kept apart
     compact = f.replace(" ", "")  # "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18"
-    return f, frozenset(_DIGITS.findall(compact)) | frozenset(w for w in f.split() if w in _ROMAN), frozenset(notice)
+    words = f.split()
+    numbers = set(_DIGITS.findall(compact)) | {w for w in words if w in _ROMAN}
+    numbers.update(words[i + 1] for i, w in enumerate(words[:-1]) if w in _SERIES)  # "part i", "phase a"
+    return f, frozenset(numbers), frozenset(notice)
 
 
 _NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a"))
@@ -178,7 +183,8 @@ def prepare(rec: Record) -> Prepared:
     volume = _number(rec.volume)
     if rec.year and volume == str(rec.year):
         volume = ""  # the year in the volume field ("2015-April")
-    return Prepared(t, nums, notice, bool(_FRONT_MATTER.match(t)), surnames, name_tokens, " ".join(w for ws in name_tokens for w in ws), rec.year, venue, acronym, volume,
+    return Prepared(t, nums, notice, bool(_FRONT_MATTER.match(t)), surnames, name_tokens,
+                    " ".join(w for ws in name_tokens for w in ws), rec.year, venue, acronym, volume,
                     _number(rec.issue), fp, lp, rec.doi, rec.pmid, rec.openalex_id,
                     _TYPES.get((rec.type or "").lower().strip(), ""), n_fields)
 
@@ -204,6 +210,8 @@ def _venue_relation(pa: Prepared, pb: Prepared) -> str | None:
     if (pb.venue_acronym and len(pb.venue_acronym) >= 3 and pb.venue_acronym in a) or \
             (pa.venue_acronym and len(pa.venue_acronym) >= 3 and pa.venue_acronym in b):
         return "agree"
+    if len(a) == 1 or len(b) == 1:
+        return None  # "AMCIS" vs "Americas Conference on Information Systems": may be an acronym we cannot resolve
     return "differ"
 
 
@@ -345,6 +353,8 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     venue = _venue_relation(a, b)
     if venue == "agree":
         pro.append("same venue")
+    elif venue == "differ":
+        soft.append("different venue")
     if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != {"conference", "chapter"}:
         con.append(f"{a.kind} vs {b.kind}")
     auth = _author_similarity(a, b)
@@ -372,13 +382,14 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
                 and all(c in _BIBLIOGRAPHIC_CONFLICTS for c in con):
             pro.append("the same paper published twice (same long title, author list and journal)")
             return outcome(DUPLICATE)
-        if link_related and t is not None and t >= 95 and a.notice != b.notice and (a.notice | b.notice) == {"erratum"} \
+        if link_related and t is not None and t >= 95 and a.notice != b.notice \
+                and (a.notice | b.notice) == {"erratum"} \
                 and authors_ok and venue == "agree" and volume and a.issue and a.issue == b.issue \
                 and all(c in _BIBLIOGRAPHIC_CONFLICTS for c in con):
             pro.append("an erratum printed in the same issue as the article")
             return outcome(DUPLICATE)
         # Conflicting evidence never merges automatically; a near-certain match otherwise goes to a human.
-        if (t is not None and t >= 90 and len(con) == 1 and a.notice == b.notice) or (strong_id and t is not None and t >= 80):
+        if t is not None and ((t >= 90 and len(con) == 1 and a.notice == b.notice) or (strong_id and t >= 80)):
             return outcome(MAYBE)
         return outcome(DISTINCT)
     details = (venue == "agree") + (pages == "agree") + bool(volume) + ("same issue" in pro) - len(soft)
@@ -388,11 +399,13 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             return outcome(DUPLICATE)
         return outcome(MAYBE if (strong_id or fingerprint) and auth != 0 else DISTINCT)
     if strong_id:
-        return outcome(DUPLICATE if t >= 90 and (not soft or fingerprint or details >= 2) else MAYBE)
+        # with a shared identifier a venue named differently (series vs conference) is no evidence against
+        authors_differ = "different authors" in soft
+        return outcome(DUPLICATE if t >= 90 and (not authors_differ or fingerprint or details >= 2) else MAYBE)
     if len(a.title) < 25 or len(a.title.split()) < 4 or a.front_matter:  # generic: "Editorial", "Reply"
         # Only the full page range in the same venue and volume tells such items apart.
         same_range = venue == "agree" and volume and pages == "agree" and (dy is None or dy <= 1) and \
-            ((a.last_page == b.last_page and a.first_page != a.last_page) or a.issue and a.issue == b.issue)
+            (a.last_page == b.last_page and a.first_page != a.last_page or a.issue) and a.issue == b.issue
         ok = t >= 97 and (authors_ok or auth is None) and same_range
         return outcome(DUPLICATE if ok else MAYBE if t >= 90 else DISTINCT)
     if t >= 95 and fingerprint:
@@ -403,7 +416,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         if auth is None:  # authors missing on one side: the details must carry it
             ok = dy == 0 and (details >= 2 or pages == "agree")
         elif authors_ok:  # a year apart: online-first vs print, or a proceedings' year
-            ok = dy == 0 or (dy == 1 and venue == "agree")
+            ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree")
         else:  # authors partly agree (a misspelt or missing name)
             ok = dy == 0 and details >= 2
         return outcome(DUPLICATE if ok else MAYBE)
@@ -416,11 +429,10 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
 
 def _score(t, auth, dy, venue, pages_agree, strong_id, n_con) -> float:
     """A 0–1 summary for ranking pairs (the decision itself is rule-based, see :func:`compare`)."""
-    parts = [(t if t is not None else 50.0) / 100, (auth if auth is not None else 50.0) / 100,
-             1.0 if dy == 0 else 0.5 if dy == 1 or dy is None else 0.0,
-             1.0 if venue == "agree" else 0.5, 1.0 if pages_agree else 0.5, 1.0 if strong_id else 0.5]
-    w = (0.4, 0.2, 0.1, 0.1, 0.1, 0.1)
-    return round(max(0.0, sum(p * x for p, x in zip(parts, w)) - 0.1 * n_con), 4)
+    x = 0.4 * (t if t is not None else 50.0) + 0.2 * (auth if auth is not None else 50.0)
+    x = x / 100 + 0.1 * ((1.0 if dy == 0 else 0.0 if dy and dy > 1 else 0.5) + (1.0 if venue == "agree" else 0.5)
+                         + (1.0 if pages_agree else 0.5) + (1.0 if strong_id else 0.5))
+    return max(0.0, int((x - 0.1 * n_con) * 10000) / 10000)
 
 
 def compatible(a: Prepared, b: Prepared, link_related: bool = True) -> bool:
@@ -442,13 +454,15 @@ def _keys(p: Prepared) -> list[str]:
         keys.append("p" + p.pmid)
     if p.openalex_id:
         keys.append("o" + p.openalex_id)
-    compact = p.title.replace(" ", "")
-    if len(compact) >= 10:
+    words = p.title.split()
+    if len(words) >= 2:
+        compact = "".join(words)
         keys.append("t" + compact[:24])
         keys.append("u" + compact[-24:])
-        words = sorted((w for w in p.title.split() if w not in _STOP), key=lambda w: (-len(w), w))[:3]
-        if len(words) >= 2:
-            keys.append("w" + " ".join(sorted(words)))
+        rare = sorted(set(words) - _STOP)
+        rare.sort(key=len)  # the three longest words, whatever their order or the typos elsewhere
+        if len(rare) >= 2:
+            keys.append("w" + " ".join(sorted(rare[-3:])))
     if p.surnames and p.year:
         keys.append(f"a{p.surnames[0]}:{p.year}")
         keys.append(f"a{p.surnames[0]}:{p.year + 1}")
@@ -463,48 +477,42 @@ def candidate_pairs(prepared: Sequence[Prepared], progress: bool = False) -> np.
     for i, p in enumerate(prepared):
         for k in _keys(p):
             blocks[k].append(i)
+    n_rec = max(len(prepared), 1)
+    codes: list[int] = []  # pair (i, j) as i * n + j
     found: list[np.ndarray] = []
-    small: list[tuple[int, int]] = []
     titles = [p.title for p in prepared]
     for key, idx in _progress(blocks.items(), progress, "blocking", len(blocks)):
         n = len(idx)
         if n < 2:
             continue
+        if n <= _SMALL_BLOCK or (key[0] in "dpo" and n <= _MAX_ID_BLOCK):
+            codes.extend(a * n_rec + b for a, b in combinations(idx, 2))  # idx is ascending
+            continue
         if key[0] in "dpo":
-            if n <= _MAX_ID_BLOCK:
-                small.extend(combinations(idx, 2))
-            continue
-        if n <= _SMALL_BLOCK:
-            small.extend(combinations(idx, 2))
-            continue
+            continue  # an identifier shared by very many records is junk
         idx_arr = np.asarray(idx)
         if n > _MAX_BLOCK:  # a very common key: compare neighbours in title order only
             idx_arr = idx_arr[np.argsort([titles[i] for i in idx], kind="stable")]
             for s in range(0, n, _MAX_BLOCK // 2):
-                found.append(_similar_in_block(idx_arr[s:s + _MAX_BLOCK], titles))
+                found.append(_similar_in_block(idx_arr[s:s + _MAX_BLOCK], titles, n_rec))
             continue
-        found.append(_similar_in_block(idx_arr, titles))
-    if small:
-        found.append(np.asarray(small, dtype=np.int64).reshape(-1, 2))
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found).astype(np.int64)
-    pairs.sort(axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0)
+        found.append(_similar_in_block(idx_arr, titles, n_rec))
+    found.append(np.asarray(codes, dtype=np.int64))
+    pairs = np.unique(np.concatenate(found))
+    return np.stack([pairs // n_rec, pairs % n_rec], axis=1)
 
 
-def _similar_in_block(idx: np.ndarray, titles: list[str]) -> np.ndarray:
+def _similar_in_block(idx: np.ndarray, titles: list[str], n_rec: int) -> np.ndarray:
+    """Pair codes of a block's records with similar titles (records without a title pair with all)."""
     block_titles = [titles[i] for i in idx]
     m = process.cdist(block_titles, block_titles, scorer=fuzz.ratio, score_cutoff=75, dtype=np.uint8, workers=1)
-    m = np.triu(m, 1)
     empty = np.array([not t for t in block_titles])
-    if empty.any():  # records without a title pair with every record of a small-enough block
+    if empty.any():
         m[empty, :] = 1
         m[:, empty] = 1
-        m = np.triu(m, 1)
-    a, b = np.nonzero(m)
-    return np.stack([idx[a], idx[b]], axis=1)
+    a, b = np.nonzero(np.triu(m, 1))
+    lo, hi = np.minimum(idx[a], idx[b]), np.maximum(idx[a], idx[b])
+    return lo.astype(np.int64) * n_rec + hi
 
 
 def _progress(it, progress: bool, desc: str, total: int | None = None):
@@ -549,7 +557,8 @@ def find_duplicates(records: Sequence[Record], progress: bool = False,
     prepared : list of Prepared, optional
         ``prepare(r)`` for every record, if already computed.
     """
-    prepared = list(prepared) if prepared is not None else [prepare(r) for r in _progress(records, progress, "preparing", len(records))]
+    if prepared is None:
+        prepared = [prepare(r) for r in _progress(records, progress, "preparing", len(records))]
     pairs = candidate_pairs(prepared, progress)
     titles = [p.title for p in prepared]
     if len(pairs):
@@ -560,9 +569,9 @@ def find_duplicates(records: Sequence[Record], progress: bool = False,
     dups, maybe, vetoed = [], [], []
     for (i, j), ts in _progress(zip(pairs.tolist(), tsim.tolist()), progress, "comparing", len(pairs)):
         a, b = prepared[i], prepared[j]
-        if ts < 75 and a.title and b.title and not _worth_a_look(a, b):
-            continue
-        c = compare(a, b, link_related=link_related)
+        if ts < 80 and a.title and b.title and not _worth_a_look(a, b):
+            continue  # titles too different, and nothing else that could make them one work
+        c = compare(a, b, title_sim=ts if ts >= 96 else None, link_related=link_related)
         if c.outcome == DUPLICATE:
             dups.append((i, j, c))
             continue
@@ -578,11 +587,13 @@ def find_duplicates(records: Sequence[Record], progress: bool = False,
 
 
 def _worth_a_look(a: Prepared, b: Prepared) -> bool:
-    """Pairs with dissimilar titles that may still be one work (translated title, subtitle dropped)."""
-    return bool((a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid)
-                or (a.openalex_id and a.openalex_id == b.openalex_id)
-                or (a.volume and a.volume == b.volume and a.first_page and a.first_page == b.first_page)
-                or a.title[:15] == b.title[:15])
+    """Pairs with dissimilar titles that may still be one work (identifier, translated title, subtitle dropped)."""
+    if (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid) or \
+            (a.openalex_id and a.openalex_id == b.openalex_id) or \
+            (a.volume and a.volume == b.volume and a.first_page and a.first_page == b.first_page):
+        return True
+    short, long_ = (a.title, b.title) if len(a.title) <= len(b.title) else (b.title, a.title)
+    return len(short) >= 15 and (long_.startswith(short[:-3]) or long_.endswith(short))
 
 
 def _group(prepared: Sequence[Prepared], dups, same, different, link_related: bool) -> tuple[list[list[int]], list]:
@@ -703,7 +714,7 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
     records = list(store.records())
     ids = [r.id for r in records]
     pos = {rid: i for i, rid in enumerate(ids)}
-    existing = {r["record_id"]: r["canonical_id"] for r in store.query("SELECT record_id, canonical_id FROM duplicates")}
+    existing = dict(store.query("SELECT record_id, canonical_id FROM duplicates"))
     decided = store.query("SELECT a, b, status FROM dedup_pairs WHERE status IN ('same','different')")
     pairs_of = lambda rows: [(pos[a], pos[b]) for a, b in rows if a in pos and b in pos]  # noqa: E731
     same = pairs_of(existing.items()) + pairs_of((r["a"], r["b"]) for r in decided if r["status"] == "same")
@@ -794,7 +805,7 @@ def resolve_pair(store, a: str, b: str, same: bool, reviewer: str) -> None:
         store.log("dedup", "pair_resolved", record_id=a, actor=reviewer, data={"a": a, "b": b, "decision": status})
         if not same:
             return
-        canon = {r["record_id"]: r["canonical_id"] for r in store.query("SELECT record_id, canonical_id FROM duplicates")}
+        canon = dict(store.query("SELECT record_id, canonical_id FROM duplicates"))
         ca, cb = canon.get(a, a), canon.get(b, b)
         if ca == cb:
             return

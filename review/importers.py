@@ -264,7 +264,8 @@ def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
             if tag == "TY":
                 start, lines = n, [line]
             elif line.strip():
-                col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} (a reference starts with the tag TY)")
+                col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} "
+                                    "(a reference starts with the tag TY)")
             continue
         if tag == "TY":
             col.problem(f"{start}", f"reference has no end tag ER before the next TY at line {n}")
@@ -330,7 +331,8 @@ def _ris_values(e: dict[str, Any]) -> dict[str, Any]:
                        "alternate_title2"),
         "volume": e.get("volume"), "issue": e.get("number"),
         "first_page": e.get("start_page"), "last_page": e.get("end_page"),
-        "doi": e.get("doi"), "pmid": pmid, "isbn": e.get("issn") if "isbn" in str(e.get("type_of_reference", "")).lower() else "",
+        "doi": e.get("doi"), "pmid": pmid,  # SN is the ISBN of a book or chapter, else an ISSN
+        "isbn": e.get("issn") if str(e.get("type_of_reference", "")).upper() in ("BOOK", "CHAP", "EDBOOK") else "",
         "publisher": e.get("publisher"), "url": (e.get("urls") or [""])[0],
         "type": e.get("type_of_reference"), "language": e.get("language"), "keywords": e.get("keywords") or [],
     }
@@ -516,12 +518,12 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
             col.problem(f"{start}", "rows after this line were not read (broken quoting)")
             break
         line = start
-        if not any(c.strip() for c in row):
+        if not "".join(row).strip():
             continue
         position += 1
         if len(row) != len(header):
-            col.problem(f"{line}", f"row has {len(row)} fields, the header has {len(header)} (a stray "
-                                   f"{'quote or delimiter' if len(row) > len(header) else 'line break or missing field'}?)")
+            hint = "quote or delimiter" if len(row) > len(header) else "line break or missing field"
+            col.problem(f"{line}", f"row has {len(row)} fields, the header has {len(header)} (a stray {hint}?)")
             continue
         values = {fld: row[cols[0]] for fld, cols in single}
         for fld, cols in multi:

@@ -252,3 +252,14 @@ def test_cli_dedup_file_mode_and_store_mode(tmp_path, data_dir, capsys):
     p.write_text(p.read_text().replace("link_related = false", "link_related = 1"))
     assert main(["dedup", "-p", str(p), "-q"]) == 2
     assert "[dedup] link_related: expected bool" in capsys.readouterr().err
+
+
+def test_numbered_parts_and_other_journals_are_kept_apart():
+    a = rec(title="Biosimilars in dermatology: the current situation (part I)", pages="545-549", issue="7")
+    b = rec(id="b", title="Biosimilars in dermatology: the current situation (part II)", pages="550-554", issue="7")
+    assert outcome(a, b) != DUPLICATE
+    c = rec(venue="Journal of Lower Genital Tract Disease", volume="", issue="", pages="")
+    d = rec(id="d", venue="CME Journal of Gynecologic Oncology", volume="", issue="", pages="")
+    assert outcome(c, d) == MAYBE  # same title, authors and year, but two journals and nothing else agreeing
+    e = rec(id="e", venue="J Low Genit Tract Dis", volume="", issue="", pages="")
+    assert outcome(c, e) == DUPLICATE
