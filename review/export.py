@@ -367,8 +367,12 @@ def to_ris(records: Sequence[Record], keys: dict[str, str] | None = None, abstra
     """A .ris text of ``records`` (Zotero, EndNote, Mendeley)."""
     import rispy
 
+    class PlainRisWriter(rispy.RisWriter):
+        def set_header(self, count: int) -> str:
+            return ""  # rispy numbers references ("1.") by default; plain RIS has no such lines
+
     keys = keys or citation_keys(records)
-    return rispy.dumps([ris_entry(r, keys[r.id], abstract) for r in records])
+    return rispy.dumps([ris_entry(r, keys[r.id], abstract) for r in records], implementation=PlainRisWriter)
 
 
 # -- CSL-JSON ---------------------------------------------------------------------------------------------
