@@ -91,7 +91,8 @@ def jupyter_lab(root: Path, home: Path, timeout: float = 90) -> Iterator[tuple[s
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {proc.returncode}: {(home / 'jupyter.log').read_text()[-2000:]}")
+                log_text = (home / "jupyter.log").read_text()[-2000:]
+                raise RuntimeError(f"jupyter lab exited with {proc.returncode}: {log_text}")
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
                     if r.status == 200:

@@ -113,8 +113,8 @@ class ScreeningWidget(widgets.VBox):
             self.status.value = status_html("err", f"NOT saved: {e}")
             return None
         self.last_decision_id = did
-        self.status.value = status_html(
-            "ok", f"saved ✓ {decision}" + (f" ({criterion})" if criterion else "") + f" — {rec.id}: {rec.title[:70]}")
+        reason = f" ({criterion})" if criterion else ""
+        self.status.value = status_html("ok", f"saved ✓ {decision}{reason} — {rec.id}: {rec.title[:70]}")
         self.reason.value, self.note.value = "", ""
         self._show(self.session.next())
         return did
