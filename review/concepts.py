@@ -25,6 +25,7 @@ defined, not which), and ``[definitions.dimensions.<dimension>]`` tables
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import os
@@ -457,7 +458,8 @@ def write_comparison(table: dict[str, Any], out_dir: str | Path) -> dict[str, Pa
 
 
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text for a Markdown line or table cell: HTML escaped (Markdown viewers render inline HTML)."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def heatmap(table: dict[str, Any], *paths: str | Path) -> None:
@@ -625,8 +627,8 @@ def format_clusters(clustering: Clustering, labels: dict[str, str] | None = None
         years = f"{c.year_range[0]}–{c.year_range[1]}" if c.year_range[0] else "years unknown"
         rep = c.representative_sentence if markdown else _short(c.representative_sentence, width)
         if markdown:
-            lines += [f"## Cluster {c.id}: {', '.join(c.terms) or '(no terms)'}", "",
-                      f"- {c.size} definitions; concepts: {mix}; {years}", f"- representative: {rep}", ""]
+            lines += [f"## Cluster {c.id}: {_md(', '.join(c.terms)) or '(no terms)'}", "",
+                      f"- {c.size} definitions; concepts: {_md(mix)}; {years}", f"- representative: {_md(rep)}", ""]
         else:
             lines += [f"[{c.id}] {c.size:>4} defs | {', '.join(c.terms) or '(no terms)'}",
                       f"       concepts: {mix} | {years}", f"       e.g.: {rep}"]
