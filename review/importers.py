@@ -153,7 +153,7 @@ def _year(value: Any) -> int | None:
 
 
 def _clean(value: Any) -> str:
-    if value is None:
+    if not value:
         return ""
     if isinstance(value, list):
         value = " ".join(str(v) for v in value if v)
@@ -209,6 +209,14 @@ def _check_lengths(values: dict[str, Any]) -> str | None:
     return None
 
 
+def _keywords(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [k for k in re.split(r"\s*[;|]\s*", _clean(value)) if k]
+    return [_clean(k) for k in value if k]
+
+
 def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
     """Record from plain field values (already mapped to our names); ValueError on bad values."""
     too_long = _check_lengths(values)
@@ -228,7 +236,7 @@ def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
     return Record(
         id=rid,
         title=title,
-        abstract=_clean(values.get("abstract")),
+        abstract=str(values.get("abstract") or "").strip(),
         authors=[Author(name=n) for n in split_authors(values.get("authors"))],
         year=year,
         venue=_clean(values.get("venue")),
@@ -244,8 +252,7 @@ def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
         isbn=_clean(values.get("isbn")),
         publisher=_clean(values.get("publisher")),
         url=_clean(values.get("url")),
-        keywords=[k for k in re.split(r"\s*[;|]\s*", _clean(values.get("keywords"))) if k]
-        if isinstance(values.get("keywords"), str) else [_clean(k) for k in values.get("keywords") or [] if k],
+        keywords=_keywords(values.get("keywords")),
         sources=[source],
     )
 
