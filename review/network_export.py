@@ -178,7 +178,7 @@ def vosviewer_json(m: Map) -> dict[str, Any]:
 
 
 def write_vosviewer(m: Map, path: str | Path) -> Path:
-    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, indent=1), encoding="utf-8")
+    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return Path(path)
 
 

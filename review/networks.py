@@ -557,7 +557,8 @@ def _subjects(records: list[Record], kind: str, min_count: int, field: str, **_:
     if used in SUBJECT_FIELDS and not any(getattr(r, used) for r in records):
         raise NetworkError(f"no record carries {used}; use the kind 'concepts' (the field the records carry) "
                            "or 'terms' (from titles and abstracts)")
-    lists = extract_terms(records, min_count=min_count) if used == "terms" else [getattr(r, used) for r in records]
+    lists = (extract_terms(records, min_count=min_count, max_terms=500) if used == "terms"
+             else [getattr(r, used) for r in records])
     return _cooccurrence_network(records, "concepts", lists, min_count, None, "Occurrences", {"field": used})
 
 
@@ -682,16 +683,19 @@ def run(store, protocol, progress: bool = True, out_dir: str | Path | None = Non
 
     cfg = settings(protocol)
     out = Path(out_dir) if out_dir else Path("out") / protocol.id / "networks"
+    from .mapping import work_terms
+
     records, which = _records_for(store, cfg["records"])
     summary: dict[str, Any] = {"records": len(records), "record_set": which, "kinds": {}, "out_dir": str(out)}
+    terms = work_terms(records)
     for kind in tqdm(cfg["kinds"], desc="networks", unit="kind", disable=not progress):
-        art = map_kind(store, protocol, kind, out, records=records, record_set=which)
+        art = map_kind(store, protocol, kind, out, records=records, record_set=which, terms=terms)
         summary["kinds"][kind] = {"nodes": art["nodes"], "links": art["links"], "clusters": len(art["clusters"])}
     return summary
 
 
 def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[Record] | None = None,
-             record_set: str = "all", **overrides: Any) -> dict[str, Any]:
+             record_set: str = "all", terms=None, **overrides: Any) -> dict[str, Any]:
     """Build, analyse (:func:`analyse`) and export one network kind of a review.
 
     Settings come from the protocol's ``[networks]`` table (and ``[networks.<kind>]``), then
@@ -708,7 +712,7 @@ def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[
         records, record_set = select_records(store), "all"
     result = analyse(records, kind, min_count=kc["min_count"], norm=kc["norm"], max_nodes=kc["max_nodes"],
                      field=kc["field"], lookup=store_lookup(store), seed=kc["seed"], resolution=kc["resolution"],
-                     periods=kc["periods"], top=kc["top"])
+                     periods=kc["periods"], top=kc["top"], terms=terms)
     files = network_export.export(result["map"], out_dir, formats=kc["formats"], title=f"{protocol.title} — {kind}",
                                   extras=result)
     art = {k: v for k, v in result.items() if k != "map"}
@@ -744,7 +748,7 @@ def _short(text: str, n: int) -> str:
 def analyse(records: Sequence[Record], kind: str, *, min_count: int | None = None, norm: str = "association",
             max_nodes: int | None = 1000, field: str = "auto", lookup: Lookup | None = None, seed: int = 42,
             resolution: float = 1.0, periods: list[int] | None = None, top: int = 20,
-            evolution: bool = True) -> dict[str, Any]:
+            evolution: bool = True, terms=None) -> dict[str, Any]:
     """Build one network and everything said about it: the map (clusters, layout, centralities),
     cluster labels, key nodes, key references, thematic map, evolution by period and, for
     ``citation``, the historiograph. Returns a JSON-able dict plus ``"map"`` (a :class:`~review.mapping.Map`).
@@ -753,7 +757,7 @@ def analyse(records: Sequence[Record], kind: str, *, min_count: int | None = Non
 
     records = list(records)
     net = build(records, kind, min_count=min_count, norm=norm, max_nodes=max_nodes, field=field, lookup=lookup)
-    terms = mapping.work_terms(records)
+    terms = terms if terms is not None else mapping.work_terms(records)  # for cluster labels; share it across kinds
     m = mapping.make_map(net, seed=seed, resolution=resolution, terms=terms)
     result: dict[str, Any] = {
         "kind": kind, "norm": norm, "records": len(records), "nodes": len(net), "links": net.n_links,

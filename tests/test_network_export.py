@@ -1,0 +1,162 @@
+"""Exports of a map: each re-read by its reader's format; the HTML map escaped and rendered offline."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from review import mapping as M
+from review import network_export as E
+from review import networks as N
+from review.snapshot import read_records
+
+DATA = Path(__file__).resolve().parent / "data" / "networks"
+HOSTILE = '<script>alert(1)</script> </script><!-- $x$ & "q"'
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def records():
+    recs = [r for r, _ in read_records(DATA / "works.jsonl.gz")]
+    recs[0].title = HOSTILE  # the most locally cited work: a node of every work network
+    recs[0].authors[0].name = "Eve <img src=x onerror=alert(2)>"
+    return recs
+
+
+@pytest.fixture(scope="module")
+def result(records):
+    return N.analyse(records, "citation", top=10)
+
+
+@pytest.fixture(scope="module")
+def out(result, tmp_path_factory):
+    d = tmp_path_factory.mktemp("maps")
+    files = E.export(result["map"], d, title="Citations <b>of</b> the set", extras=result)
+    return d, files
+
+
+def test_graphml_and_gexf_read_back(result, out):
+    m = result["map"]
+    _, files = out
+    for f in ("graphml", "gexf"):
+        g = nx.read_graphml(files[f]) if f == "graphml" else nx.read_gexf(files[f])
+        assert g.is_directed()
+        assert g.number_of_nodes() == len(m.network) and g.number_of_edges() == m.network.n_links
+        node = g.nodes[m.network.ids[0]]
+        assert int(node["cluster"]) == int(m.clusters[0]) and node["label"] == m.network.labels[0]
+        assert HOSTILE in {d.get("title") for _, d in g.nodes(data=True)}
+        assert all(float(d["weight"]) > 0 for _, _, d in g.edges(data=True))
+
+
+def test_cytoscape_reads_back(result, out):
+    _, files = out
+    data = json.loads(files["cytoscape"].read_text())
+    g = nx.cytoscape_graph(data)
+    assert g.number_of_nodes() == len(result["map"].network)
+    assert all("position" in n for n in data["elements"]["nodes"])
+
+
+def check_vosviewer(doc: dict) -> None:
+    """The documented VOSviewer JSON schema (app.vosviewer.com/docs/file-types/json-file-type), by hand."""
+    assert set(doc) <= {"network", "config", "info"} and isinstance(doc["network"], dict)
+    net = doc["network"]
+    assert set(net) <= {"items", "links", "clusters"}
+    ids = set()
+    for it in net["items"]:
+        assert isinstance(it["id"], (str, int)) and it["id"] not in ids
+        ids.add(it["id"])
+        assert isinstance(it["label"], str)
+        for key, kind in (("description", str), ("url", str)):
+            assert key not in it or isinstance(it[key], kind)
+        for key in ("x", "y"):
+            assert isinstance(it[key], float)
+        assert isinstance(it["cluster"], int) and 1 <= it["cluster"] <= 1000
+        assert all(isinstance(k, str) and isinstance(v, (int, float)) and v >= 0 for k, v in it["weights"].items())
+        assert all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in it["scores"].items())
+    for ln in net["links"]:
+        assert ln["source_id"] in ids and ln["target_id"] in ids
+        assert isinstance(ln["strength"], float) and ln["strength"] >= 0
+    for c in net.get("clusters", []):
+        assert isinstance(c["cluster"], int) and 1 <= c["cluster"] <= 1000 and isinstance(c["label"], str)
+    for key in doc.get("config", {}).get("terminology", {}).values():
+        assert isinstance(key, str)
+
+
+def test_vosviewer_json_matches_the_schema(result, out):
+    _, files = out
+    doc = json.loads(files["vosviewer"].read_text())
+    check_vosviewer(doc)
+    items = {it["id"]: it for it in doc["network"]["items"]}
+    m = result["map"]
+    assert len(items) == len(m.network) and len(doc["network"]["links"]) == m.network.n_links
+    hostile = next(it for it in items.values() if "alert(1)" in it["description"])
+    assert "<script>" not in hostile["description"] and "&lt;script&gt;" in hostile["description"]
+    assert "<img" not in hostile["description"]
+
+
+def test_vosviewer_json_of_every_kind(records):
+    for kind in ("cocitation", "coauthorship", "concepts"):
+        net = N.build(records, kind, max_nodes=150)
+        check_vosviewer(E.vosviewer_json(M.make_map(net, records)))
+
+
+def test_html_escapes_record_text_and_needs_no_network(out):
+    d, files = out
+    page = files["html"].read_text()
+    assert "<script>alert" not in page and "<img src=x" not in page and "<!-- $x$" not in page
+    assert len(re.findall(r"<script\b", page)) == 2  # the data block and our renderer, nothing else
+    assert "<title>Citations &lt;b&gt;of&lt;/b&gt; the set</title>" in page
+    data = re.search(r'<script type="application/json" id="network-data">(.*?)</script>', page, re.S).group(1)
+    payload = json.loads(data)
+    assert HOSTILE in {n["info"][3][1] for n in payload["nodes"] if len(n["info"]) > 3}  # the title, unchanged
+    markup = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"\b(?:src|href)\s*=", markup)  # no markup that loads anything
+    js = page[page.rindex("<script>"):]
+    assert not re.search(r"fetch\(|XMLHttpRequest|WebSocket|import\(|\.src\b|new Image", js)  # nor script
+    assert "default-src 'none'" in page and "script-src 'sha256-" in page
+
+
+def test_figures_are_written(out):
+    d, files = out
+    for key in ("png", "thematic_map_png", "historiograph_png"):
+        assert files[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for key in ("svg", "thematic_map_svg", "historiograph_svg"):
+        root = ET.parse(files[key]).getroot()
+        assert root.tag.endswith("svg")
+    assert files["csv"].read_text(encoding="utf-8").splitlines()[0].startswith("id,label,cluster")
+    summary = json.loads(files["summary"].read_text())
+    assert summary["historiograph"]["main_paths"] and "map" not in summary
+
+
+def test_export_refuses_unknown_formats(result, tmp_path):
+    with pytest.raises(ValueError, match="unknown export format 'pdf'"):
+        E.export(result["map"], tmp_path, formats=["pdf"])
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (/usr/bin/chromium; CI installs Debian's chromium)")
+def test_html_renders_in_headless_chromium_without_network(out, tmp_path):
+    d, files = out
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+             "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,800"]
+    url = files["html"].resolve().as_uri()
+    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    n_nodes = len(json.loads(files["vosviewer"].read_text())["network"]["items"])
+    assert f'data-rendered="{n_nodes}"' in dom  # the renderer ran and drew every node
+    assert dom.count('class="swatch"') >= 2  # the cluster legend was built
+    assert "<script>alert" not in dom and "<img" not in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    from matplotlib.image import imread
+
+    img = imread(shot)[:, :, :3]
+    canvas = img[:, : int(img.shape[1] * 0.7)]  # left of the side panel
+    assert canvas.std() > 0.02 and len(np.unique(canvas.reshape(-1, 3), axis=0)) > 20  # something was drawn
