@@ -712,15 +712,17 @@ def read_fulltext(path: str | Path) -> str:
         raise DefinitionsError(f"{path}: file not found; give the path of a PDF or .txt full text")
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        import logging
 
+        from pypdf import PdfReader
+
+        logging.getLogger("pypdf").setLevel(logging.ERROR)  # repair notes ("EOF marker not found") are not errors
         try:
             reader = PdfReader(str(path))
             if reader.is_encrypted:
                 reader.decrypt("")
             text = "\n\n".join((page.extract_text() or "") for page in reader.pages)
-        except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        except Exception as e:  # pypdf raises many kinds of errors on damaged files (LimitReachedError, …)
             raise DefinitionsError(f"{path}: cannot read this PDF ({e}); save it again as PDF or as .txt") from None
     elif suffix in (".txt", ".text", ".md", ""):
         data = path.read_bytes()

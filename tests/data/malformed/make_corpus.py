@@ -7,7 +7,8 @@ one-line error must contain: the file name with the place (``:line``) and the pr
 Commands (``{file}`` is the case file, ``{proto}`` a valid protocol in a temporary folder):
 protocol → ``review init {file}``; snapshot → ``review search {proto} --snapshot {file}``;
 import → ``review import {file} --protocol {proto}``; store → ``review status --store {file}``;
-labels → ``review simulate {file}``; dedup → ``review dedup {file} --out OUT``.
+labels → ``review simulate {file}``; dedup → ``review dedup {file} --out OUT``; stage → ``review run
+{file} --stages STAGE``; fulltext → ``review fulltext add W1 {file}`` (a store holding W1).
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ HERE = Path(__file__).resolve().parent
 CASES: list[dict] = []
 
 
-def case(name: str, data: bytes | str, command: str, expect: list[str], why: str) -> None:
-    CASES.append({"file": name, "command": command, "expect": expect, "why": why,
+def case(name: str, data: bytes | str, command: str, expect: list[str], why: str, **extra: str) -> None:
+    """``extra``: ``stage`` (for command ``stage``), ``xfail`` (a known bug, reported to the module's owner)."""
+    CASES.append({"file": name, "command": command, "expect": expect, "why": why, **extra,
                   "data": data.encode("utf-8") if isinstance(data, str) else data})
 
 
@@ -213,6 +215,61 @@ case("csv/duplicate_header.csv", "title,year,title\nA,2012,B\n", I, ["duplicate_
 case("csv/bad_year.csv", CSV.replace(",2012,", ",in press,"), I, ["bad_year.csv:2", "year"], "year that is not a year")
 case("csv/header_only.csv", "title,authors,year,doi\n", I, ["header_only.csv", "no records"], "no rows")
 
+# -- stage settings in the protocol (review run PROTOCOL --stages STAGE) ----------------------------------
+G = "stage"
+P = 'id = "t"\ntitle = "T"\n[source]\nstore = "t.sqlite"\n'
+case("settings/networks_kind.toml", P + '[networks]\nkinds = ["citations"]\n', G,
+     ["networks_kind.toml:6", "networks.kinds", "citations"], "unknown network kind", stage="networks")
+case("settings/networks_formats_string.toml", P + '[networks]\nformats = "html"\n', G,
+     ["networks_formats_string.toml:6", "networks.formats", "list"], "formats as a string", stage="networks")
+case("settings/export_format.toml", P + '[export]\nformats = ["docx"]\n', G,
+     ["export_format.toml", "export.formats", "docx"], "unknown export format", stage="export")
+case("settings/dedup_unknown.toml", P + '[dedup]\nthreshold = "high"\n', G,
+     ["dedup_unknown.toml", "threshold"], "unknown dedup setting", stage="dedup")
+case("settings/screening_model.toml", P + '[screening]\nmodel = {classifier = "gpt"}\n', G,
+     ["screening", "gpt"], "unknown classifier", stage="screening")
+case("settings/screening_labels_missing.toml", P + '[screening]\nlabels = "no_such_labels.csv"\n', G,
+     ["no_such_labels.csv"], "labels file that does not exist", stage="screening")
+case("settings/screening_stop_rule_number.toml", P + '[screening]\nstop_rule = 5\n', G,
+     ["screening_stop_rule_number.toml", "stop_rule"], "stop_rule is a number, not a table", stage="screening",
+     xfail="TypeError traceback from review.stopping (reported to the screening engineer)")
+case("settings/definitions_unknown.toml", P + '[definitions]\nlanguage = ["da"]\n', G,
+     ["definitions_unknown.toml", "language"], "typo in a definitions setting is accepted silently",
+     stage="definitions", xfail="unknown [definitions] keys are not checked (reported to the definitions engineer)")
+
+# -- full texts (review fulltext add W1 FILE) ---------------------------------------------------------
+F = "fulltext"
+
+
+def _pdf(encrypt: bool = False) -> bytes:
+    import pypdf
+
+    w = pypdf.PdfWriter()
+    w.add_blank_page(200, 200)
+    if encrypt:
+        w.encrypt("secret")
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+case("fulltext/truncated.pdf", _pdf()[:300], F, ["truncated.pdf", "cannot read this PDF"], "PDF cut off")
+case("fulltext/garbage.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 8, F, ["garbage.pdf", "cannot read this PDF"],
+     "PDF header, then noise")
+case("fulltext/empty.pdf", b"", F, ["empty.pdf", "PDF"], "empty file")
+case("fulltext/scanned.pdf", _pdf(), F, ["scanned.pdf", "no text"], "a page without text (a scan)")
+case("fulltext/encrypted.pdf", _pdf(encrypt=True), F, ["encrypted.pdf", "PDF"], "password-protected PDF")
+case("fulltext/latin1.txt", "Samskabelse er når kommuner og frivillige".encode("latin-1"), F,
+     ["latin1.txt:1", "not UTF-8"], "Latin-1 text")
+case("fulltext/binary.txt", bytes(range(256)), F, ["binary.txt", "not UTF-8"], "not text")
+case("fulltext/paper.docx", b"PK\x03\x04 not really a docx", F, ["paper.docx", "unsupported"], "a Word file")
+
+# -- deduplication of files (review dedup FILE --out DIR) ------------------------------------------------
+D = "dedup"
+case("dedup/ragged.csv", CSV + "Only a title,\n", D, ["ragged.csv:3", "fields"], "row with too few fields")
+case("dedup/truncated.ris", RIS + RIS[:50], D, ["truncated.ris:7"], "last reference cut off")
+case("dedup/duplicate_key.bib", BIB + BIB, D, ["duplicate_key.bib:6", "pestoff2012"], "same key twice")
+
 # -- screening labels (review simulate) ----------------------------------------------------------------
 L = "labels"
 case("labels/no_label_column.csv", "openalex_id,title,abstract\nW1,A,B\n", L, ["no_label_column.csv", "label_included"],
@@ -239,6 +296,7 @@ def write() -> None:
             path.write_bytes(c["data"])
         lines += ["[[case]]", f"file = {json.dumps(c['file'])}", f"command = {json.dumps(c['command'])}",
                   f"expect = {json.dumps(c['expect'], ensure_ascii=False)}", f"why = {json.dumps(c['why'])}"]
+        lines += [f"{k} = {json.dumps(c[k])}" for k in ("stage", "xfail") if k in c]
         lines += ["generated = true", ""] if big else [""]
     (HERE / "cases.toml").write_text("\n".join(lines), encoding="utf-8")
     print(f"{len(CASES)} cases → {HERE}")
