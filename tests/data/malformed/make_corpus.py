@@ -147,14 +147,15 @@ case("openalex/deep_nesting.json", "[" * 100_000 + "]" * 100_000, S, ["deep_nest
      "100,000 nested arrays (a recursion bomb)")
 case("openalex/deep_nesting_line.jsonl", '{"id": ' + "[" * 100_000 + "]" * 100_000 + "}\n", S,
      ["deep_nesting_line.jsonl"], "a recursion bomb on one JSON line")
-case("openalex/damaged.json.gz", gzip.compress(jl(W, good2).encode() * 50)[:300], S,
+case("openalex/damaged.json.gz", gzip.compress(jl(W, good2).encode() * 50, mtime=0)[:300], S,
      ["damaged.json.gz", "compressed"], "gzip cut off")
 
 
 def _damaged_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("works_1.json", json.dumps([W, good2] * 50))
+        zf.writestr(zipfile.ZipInfo("works_1.json", (2024, 1, 1, 0, 0, 0)), json.dumps([W, good2] * 50),
+                    zipfile.ZIP_DEFLATED)
     data = bytearray(buf.getvalue())
     for i in range(60, 120):  # scramble compressed bytes of the member
         data[i] ^= 0x5A
