@@ -407,6 +407,9 @@ class Store:
                     (record_id, stage, reviewer, decision, criterion, note, protocol_hash, now()),
                 )
                 return int(cur.lastrowid)
+        except sqlite3.IntegrityError:
+            raise StoreError(f"{self.path}: no record {record_id!r} in this store; "
+                             "decide on a stored record id (see `review status`)") from None
         finally:
             if alone:
                 self.conn.execute("PRAGMA synchronous=NORMAL")

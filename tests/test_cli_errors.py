@@ -197,3 +197,13 @@ def test_store_errors_name_the_store(tmp_path):
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
         assert path.name in r.stderr
+
+
+def test_decision_on_an_unknown_record_names_it(tmp_path):
+    proto = tmp_path / "p.toml"
+    proto.write_text(PROTOCOL.format(store=(tmp_path / "t.sqlite").as_posix()), encoding="utf-8")
+    for args in (["init", str(proto)], ["conflicts", "--protocol", str(proto), "--resolve", "W404", "include"]):
+        r = subprocess.run([sys.executable, "-m", "review.cli", *args], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "'W404'" in r.stderr, r.stderr
