@@ -38,9 +38,7 @@ Normalisation of link weights (van Eck & Waltman 2009; VOSviewer):
 """
 from __future__ import annotations
 
-import math
 import operator
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
