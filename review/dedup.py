@@ -69,6 +69,9 @@ _ALNUM = re.compile(r"[0-9a-z]+")
 _STOP = frozenset("a an and the of in on for to with by at from de der die la le los el und et".split())
 _VENUE_STOP = _STOP | {"journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
                        "annual", "meeting", "ieee", "acm", "symposium", "workshop"}
+# "Journal of Clinical Virology : the official publication of …", "BMJ (Clinical research ed.)"
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)?$")
+_VENUE_SUBTITLE = re.compile(r"\s*(?::|\s-\s|\(|\[)")
 _INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
 _TYPES = {
     "article": "article", "journal-article": "article", "jour": "article", "journal article": "article",
@@ -175,6 +178,8 @@ class Prepared:
     authors: str
     year: int | None
     venue: tuple
+    venue_full: tuple
+    venue_words: tuple
     venue_acronym: str
     volume: str
     issue: str
@@ -194,8 +199,10 @@ def prepare(rec: Record) -> Prepared:
     surnames = tuple(p[0] for p in parts if p[0])
     name_tokens = tuple(p[1] for p in parts if p[1])
     fp, lp = _page_range(rec.pages)
-    venue_words = _fold(rec.venue).split()
-    venue = tuple(w for w in venue_words if w not in _VENUE_STOP and not w.isdigit())
+    full_words = [w for w in _fold(rec.venue).split() if not _ORDINAL.match(w)]  # "50th Annual …", "2017"
+    venue_words = [w for w in _fold(_VENUE_SUBTITLE.split(rec.venue, 1)[0]).split() if not _ORDINAL.match(w)]
+    venue = tuple(w for w in venue_words if w not in _VENUE_STOP)
+    venue_full = tuple(w for w in full_words if w not in _VENUE_STOP)
     acronym = "".join(w[0] for w in venue_words if w not in _STOP and not w.isdigit()) if len(venue_words) > 2 else ""
     n_fields = sum(bool(x) for x in (rec.title, rec.abstract, rec.authors, rec.year, rec.venue, rec.volume,
                                      rec.issue, rec.pages, rec.doi, rec.pmid, rec.openalex_id, rec.publisher))
@@ -203,27 +210,46 @@ def prepare(rec: Record) -> Prepared:
     if rec.year and volume == str(rec.year):
         volume = ""  # the year in the volume field ("2015-April")
     return Prepared(t, nums, notice, bool(_FRONT_MATTER.match(t)), surnames, name_tokens,
-                    " ".join(w for ws in name_tokens for w in ws), rec.year, venue, acronym, volume,
+                    " ".join(w for ws in name_tokens for w in ws), rec.year, venue, venue_full,
+                    tuple(w for w in venue_words if w not in _STOP), acronym, volume,
                     _number(rec.issue), fp, lp, rec.doi, rec.pmid, rec.openalex_id,
                     _TYPES.get((rec.type or "").lower().strip(), ""), n_fields)
 
 
 # -- comparing two records --------------------------------------------------------------------
+def _abbreviates(short: tuple, long_: tuple) -> bool:
+    """Whether ``short`` abbreviates ``long_`` word by word ("Nat Rev Nephrol", "Jou Mana Info Syste").
+
+    Every word of the long form must be matched in order by a prefix, except generic words
+    ("journal", "proceedings"), so "J Med" does not abbreviate "Journal of Internal Medicine".
+    """
+    if len(short) < 2:
+        return False
+    i = 0
+    for w in long_:
+        if i < len(short) and w.startswith(short[i]):
+            i += 1
+        elif w not in _VENUE_STOP:
+            return False
+    return i == len(short)
+
+
 def _venue_relation(pa: Prepared, pb: Prepared) -> str | None:
     """``agree`` / ``differ`` / None (unknown). An abbreviation or acronym agrees with its full form."""
     a, b = pa.venue, pb.venue
     if not a or not b:
         return None
-    if a == b:
-        return "agree"
-    short, long_ = (a, b) if len(" ".join(a)) <= len(" ".join(b)) else (b, a)
-    i = 0
-    for w in long_:  # every word of the short form is a prefix of a word of the long form, in order
-        if i < len(short) and w.startswith(short[i]):
-            i += 1
-    if i == len(short):
-        return "agree"
-    if fuzz.token_set_ratio(" ".join(a), " ".join(b)) >= 90:
+    # main titles ("Nephron - Clinical Practice" → "Nephron"), then whole names ("tripleC: Communication, …")
+    for x, y in ((a, b), (pa.venue_full, pb.venue_full)):
+        if not x or not y:
+            continue
+        # word sets: one may hold the other's words and more, but a one-word venue must match as a whole
+        # ("Cancer" is not "Cancer Research")
+        score = fuzz.token_set_ratio if min(len(x), len(y)) >= 2 else fuzz.token_sort_ratio
+        if x == y or score(" ".join(x), " ".join(y)) >= 90:
+            return "agree"
+    fa, fb = pa.venue_words, pb.venue_words
+    if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
         return "agree"
     # "ICIS 2018 proceedings" vs "International Conference on Information Systems"
     if (pb.venue_acronym and len(pb.venue_acronym) >= 3 and pb.venue_acronym in a) or \
