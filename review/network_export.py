@@ -92,24 +92,91 @@ def to_networkx(m: Map):
     return g
 
 
-def write_graphml(m: Map, path: str | Path) -> Path:
-    import networkx as nx
+# GraphML and GEXF are streamed as text (about 10x faster than building an ElementTree for the
+# tens of thousands of links a map has); both are re-read by networkx in the tests.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-    nx.write_graphml(to_networkx(m), path)
+
+def _x(value: Any) -> str:
+    """Text for an XML attribute value: characters XML cannot hold dropped, the rest escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return html.escape(_NOT_XML.sub("", str(value)), quote=True)
+
+
+def _attribute_types(rows: list[dict[str, Any]], skip: tuple[str, ...]) -> dict[str, str]:
+    """Attribute name → GraphML type, in first-seen order (a name mixing int and float is a double)."""
+    kinds: dict[str, str] = {}
+    for row in rows:
+        for k, v in row.items():
+            if k in skip:
+                continue
+            t = "boolean" if isinstance(v, bool) else "long" if isinstance(v, int) else \
+                "double" if isinstance(v, float) else "string"
+            old = kinds.get(k)
+            kinds[k] = t if old in (None, t) else "double" if {old, t} == {"long", "double"} else "string"
+    return kinds
+
+
+def write_graphml(m: Map, path: str | Path) -> Path:
+    """GraphML with every node attribute of :func:`node_rows`; links with ``weight`` and ``count``."""
+    net = m.network
+    rows = node_rows(m)
+    types = _attribute_types(rows, ("id",))
+    keys = {name: f"d{k}" for k, name in enumerate(types)}
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
+                 "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
+        for name, t in types.items():
+            fh.write(f'<key id="{keys[name]}" for="node" attr.name="{_x(name)}" attr.type="{t}"/>\n')
+        fh.write('<key id="ew" for="edge" attr.name="weight" attr.type="double"/>\n'
+                 '<key id="ec" for="edge" attr.name="count" attr.type="long"/>\n')
+        fh.write(f'<graph edgedefault="{"directed" if net.directed else "undirected"}">\n')
+        for row in rows:
+            data = "".join(f'<data key="{keys[k]}">{_x(v)}</data>' for k, v in row.items() if k != "id")
+            fh.write(f'<node id="{_x(row["id"])}">{data}</node>\n')
+        ids = [_x(x) for x in net.ids]
+        for i, j, c, w in zip(*net.edges()):
+            fh.write(f'<edge source="{ids[i]}" target="{ids[j]}"><data key="ew">{float(w)!r}</data>'
+                     f'<data key="ec">{int(c)}</data></edge>\n')
+        fh.write("</graph>\n</graphml>\n")
     return Path(path)
 
 
 def write_gexf(m: Map, path: str | Path) -> Path:
-    """GEXF 1.2 with Gephi's ``viz`` position, colour and size per node."""
-    import networkx as nx
-
-    g = to_networkx(m)
-    top = max((int(c) for c in m.network.counts), default=1) or 1
-    for _, d in g.nodes(data=True):
-        r, gr, b = (int(d_, 16) for d_ in (color(d["cluster"])[1:3], color(d["cluster"])[3:5], color(d["cluster"])[5:7]))
-        d["viz"] = {"position": {"x": d["x"] * 1000, "y": d["y"] * 1000, "z": 0.0},
-                    "color": {"r": r, "g": gr, "b": b, "a": 1.0}, "size": 5.0 + 25.0 * (d["count"] / top) ** 0.5}
-    nx.write_gexf(g, path, version="1.2draft")
+    """GEXF 1.2 (Gephi) with Gephi's ``viz`` position, colour and size per node; links weighted by
+    the normalised strength, with the raw ``count`` as attribute."""
+    net = m.network
+    rows = node_rows(m)
+    types = {k: {"long": "long", "double": "double", "boolean": "boolean"}.get(t, "string")
+             for k, t in _attribute_types(rows, ("id", "label")).items()}
+    ids = {name: str(k) for k, name in enumerate(types)}
+    top = max((int(c) for c in net.counts), default=1) or 1
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("<?xml version='1.0' encoding='utf-8'?>\n<gexf xmlns=\"http://www.gexf.net/1.2draft\" "
+                 "xmlns:viz=\"http://www.gexf.net/1.2draft/viz\" version=\"1.2\">\n<meta><creator>review</creator>"
+                 "</meta>\n")
+        fh.write(f'<graph defaultedgetype="{"directed" if net.directed else "undirected"}" mode="static">\n'
+                 '<attributes class="node" mode="static">\n')
+        for name, t in types.items():
+            fh.write(f'<attribute id="{ids[name]}" title="{_x(name)}" type="{t}"/>\n')
+        fh.write('</attributes>\n<attributes class="edge" mode="static">\n'
+                 '<attribute id="count" title="count" type="long"/>\n</attributes>\n<nodes>\n')
+        for row in rows:
+            values = "".join(f'<attvalue for="{ids[k]}" value="{_x(v)}"/>' for k, v in row.items() if k in ids)
+            hexa = color(row["cluster"])
+            r, g, b = int(hexa[1:3], 16), int(hexa[3:5], 16), int(hexa[5:7], 16)
+            size = 5.0 + 25.0 * (row["count"] / top) ** 0.5
+            fh.write(f'<node id="{_x(row["id"])}" label="{_x(row["label"])}"><attvalues>{values}</attvalues>'
+                     f'<viz:color r="{r}" g="{g}" b="{b}" a="1.0"/><viz:size value="{size:.3f}"/>'
+                     f'<viz:position x="{row["x"] * 1000:.3f}" y="{row["y"] * 1000:.3f}" z="0.0"/></node>\n')
+        fh.write("</nodes>\n<edges>\n")
+        node_ids = [_x(x) for x in net.ids]
+        for e, (i, j, c, w) in enumerate(zip(*net.edges())):
+            fh.write(f'<edge id="{e}" source="{node_ids[i]}" target="{node_ids[j]}" weight="{float(w)!r}">'
+                     f'<attvalues><attvalue for="count" value="{int(c)}"/></attvalues></edge>\n')
+        fh.write("</edges>\n</graph>\n</gexf>\n")
     return Path(path)
 
 

@@ -27,6 +27,7 @@ def records():
     recs = [r for r, _ in read_records(DATA / "works.jsonl.gz")]
     recs[0].title = HOSTILE  # the most locally cited work: a node of every work network
     recs[0].authors[0].name = "Eve <img src=x onerror=alert(2)>"
+    recs[1].title = "Vertical\x0btab, ümlaut & co"  # a character XML cannot hold
     return recs
 
 
@@ -45,14 +46,22 @@ def out(result, tmp_path_factory):
 def test_graphml_and_gexf_read_back(result, out):
     m = result["map"]
     _, files = out
+    rows = {r["id"]: r for r in E.node_rows(m)}
+    rows[m.network.ids[1]]["title"] = "Verticaltab, ümlaut & co"
+    weights = {(m.network.ids[i], m.network.ids[j]): (int(c), float(w)) for i, j, c, w in zip(*m.network.edges())}
     for f in ("graphml", "gexf"):
         g = nx.read_graphml(files[f]) if f == "graphml" else nx.read_gexf(files[f])
         assert g.is_directed()
-        assert g.number_of_nodes() == len(m.network) and g.number_of_edges() == m.network.n_links
-        node = g.nodes[m.network.ids[0]]
-        assert int(node["cluster"]) == int(m.clusters[0]) and node["label"] == m.network.labels[0]
+        assert set(g.nodes) == set(rows) and g.number_of_edges() == m.network.n_links
+        for node, d in g.nodes(data=True):
+            d = {k: v for k, v in d.items() if k != "viz"}
+            assert d == {k: v for k, v in rows[node].items() if k != "id"}, node  # every attribute, typed
+        for u, v, d in g.edges(data=True):
+            assert (int(d["count"]), float(d["weight"])) == weights[(u, v)]
         assert HOSTILE in {d.get("title") for _, d in g.nodes(data=True)}
-        assert all(float(d["weight"]) > 0 for _, _, d in g.edges(data=True))
+    gexf = nx.read_gexf(files["gexf"])
+    viz = gexf.nodes[m.network.ids[0]]["viz"]
+    assert viz["position"]["x"] == pytest.approx(m.xy[0, 0] * 1000, abs=1e-3) and viz["size"] > 0
 
 
 def test_cytoscape_reads_back(result, out):
