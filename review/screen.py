@@ -17,12 +17,12 @@ Stages and reviewers in the ``decisions`` table:
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections import Counter, defaultdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable, Sequence
-
-import numpy as np
 
 from .protocol import Criterion, Protocol
 from .query import term_pattern
@@ -251,12 +251,34 @@ def concept_queries(protocol: Protocol | None) -> list[str]:
     return [" ".join(t.rstrip("*") for t in c.all_terms) for c in protocol.concepts]
 
 
-def _ranker_from(protocol: Protocol | None) -> Ranker:
-    cfg = dict((protocol.screening.get("model") or {}) if protocol else {})
-    try:
-        return Ranker(**cfg)
-    except TypeError as e:
-        raise ScreeningError(f"[screening] model: {e}; keys are classifier, query, balance, mix_every") from None
+def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
+    """Features and ranker from ``[screening] features`` / ``[screening] model`` (defaults if absent).
+
+    E.g. ``model = { classifier = "logistic", query = "mixed" }``, ``features = { char_ngrams = [3, 5] }``.
+    """
+    cfg = protocol.screening if protocol else {}
+    out = []
+    for key, cls in (("features", TextFeatures), ("model", Ranker)):
+        table = cfg.get(key) or {}
+        if not isinstance(table, dict):
+            raise ScreeningError(f"[screening] {key}: expected a table, got {table!r}")
+        table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+        try:
+            out.append(cls(**table))
+        except (TypeError, ValueError) as e:
+            names = ", ".join(f.name for f in fields(cls) if not f.name.startswith("_") and not f.name.endswith("_"))
+            raise ScreeningError(f"[screening] {key}: {e}; valid keys: {names}") from None
+    return out[0], out[1]
+
+
+def _mesh_payloads(store: Store, ids: Sequence[str]) -> list[dict]:
+    """``{"mesh": [...]}`` per record from its raw OpenAlex payload (SQLite extracts it; no full JSON parse)."""
+    out = []
+    for rid in ids:
+        row = store.conn.execute("SELECT CASE WHEN raw_format='openalex' AND json_valid(raw) "
+                                 "THEN json_extract(raw, '$.mesh') END FROM records WHERE id=?", (rid,)).fetchone()
+        out.append({"mesh": json.loads(row[0]) if row and row[0] else []})
+    return out
 
 
 class ScreeningSession:
@@ -283,12 +305,12 @@ class ScreeningSession:
         self.ids = pool_ids(store, stage)
         self.row_of = {rid: i for i, rid in enumerate(self.ids)}
         records = list(store.records(self.ids))
-        self.features = TextFeatures()
-        raws = [store.raw(rid) for rid in self.ids] if self.features.needs_raw else None
+        self.features, default_ranker = model_from(protocol)
+        raws = _mesh_payloads(store, self.ids) if self.features.needs_raw else None
         X = self.features.fit_transform(records, raws) if records else None
         q = concept_queries(protocol)
         query = self.features.transform_text(q) if (q and records) else None
-        self.model = Prioritiser(X, ranker or _ranker_from(protocol), query=query) if records else None
+        self.model = Prioritiser(X, ranker or default_ranker, query=query) if records else None
         self._history: list[str] = []  # this reviewer's decided records, in decision order
         self._decisions: dict[str, str] = {}
         for rid, row in store.current_decisions(stage, reviewer=reviewer).items():
@@ -407,8 +429,9 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
 
         base = protocol.path.resolve().parent if protocol.path else Path.cwd()
         labels = read_labels(base / labels_path)
-        summary["simulation"] = simulate_store(store, protocol, labels, ids=session.ids, features=session.model.X
-                                               if session.model else None, progress=progress)
+        summary["simulation"] = simulate_store(store, protocol, labels, ids=session.ids,
+                                               features=session.model.X if session.model else None,
+                                               ranker=model_from(protocol)[1], progress=progress)
     return summary
 
 

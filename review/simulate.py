@@ -189,7 +189,7 @@ def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int =
 
 
 def simulate_store(store, protocol, labels: dict[str, int], ids: Sequence[str], features=None,
-                   seed: int = 0, progress: bool = False) -> dict[str, Any]:
+                   ranker: Ranker | None = None, seed: int = 0, progress: bool = False) -> dict[str, Any]:
     """Simulate screening of a store's pool with known labels (the demo); writes an artifact only.
 
     Records without a label count as excluded. Nothing is written as a decision.
@@ -199,7 +199,7 @@ def simulate_store(store, protocol, labels: dict[str, int], ids: Sequence[str], 
         return {"skipped": "the labels give no included (or no excluded) record in the pool"}
     X = features if features is not None else TextFeatures().fit_transform(list(store.records(ids)))
     priors = draw_priors(y, 1, 1, seed)
-    order = simulate(X, y, priors, progress=progress)
+    order = simulate(X, y, priors, ranker=ranker, progress=progress)
     result = {"seed": seed, "labelled": int(sum(i in labels for i in ids)), **metrics(y[order[len(priors):]])}
     store.put_artifact("screening_simulation", {**result, "priors": [ids[i] for i in priors],
                                                 "order": [ids[i] for i in order]},

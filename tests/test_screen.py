@@ -257,3 +257,16 @@ def test_run_stage_prescreens_ranks_and_simulates_without_writing_decisions(tmp_
     sim = store.artifact("screening_simulation")
     assert sorted(sim["order"]) == sorted(pool_ids(store)) and 0 <= out["simulation"]["wss_95"] <= 1
     assert store.query("SELECT COUNT(*) FROM decisions WHERE stage != 'prescreen'")[0][0] == 0
+
+
+def test_model_settings_from_the_protocol(tmp_path):
+    from review.screen import model_from
+
+    p = loads(PROTOCOL + 'model = { classifier = "logistic", query = "mixed" }\nfeatures = { char_ngrams = [3, 5] }\n')
+    features, ranker = model_from(p)
+    assert (ranker.classifier, ranker.query, features.char_ngrams) == ("logistic", "mixed", (3, 5))
+    for bad, needle in [('model = { classifer = "svm" }', "valid keys: classifier"),
+                        ('model = { classifier = "rf" }', "unknown classifier 'rf'"),
+                        ('features = "words"', "expected a table")]:
+        with pytest.raises(ScreeningError, match=needle):
+            model_from(loads(PROTOCOL + bad + "\n"))
