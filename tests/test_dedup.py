@@ -263,3 +263,18 @@ def test_numbered_parts_and_other_journals_are_kept_apart():
     assert outcome(c, d) == MAYBE  # same title, authors and year, but two journals and nothing else agreeing
     e = rec(id="e", venue="J Low Genit Tract Dis", volume="", issue="", pages="")
     assert outcome(c, e) == DUPLICATE
+
+
+def test_dedup_files_ids_used_in_two_files_get_the_file_name(tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.ris"
+    one.write_text('ID,title,author,year,journal,volume,pages\n'
+                   '1,Co-production of welfare services between municipalities and voluntary organisations,'
+                   '"Hansen, Anne and Berg, Ole",2021,Public Management Review,23,512-530\n'
+                   '2,Partnerships for public health: a realist review,"Lee, K",2017,,,\n')
+    two.write_text("TY  - JOUR\nTI  - Co-production of welfare services between municipalities and voluntary "
+                   "organisations\nAU  - Hansen, A.\nAU  - Berg, O.\nPY  - 2021\nJO  - Public Manag Rev\nVL  - 23\n"
+                   "SP  - 512\nEP  - 530\nER  - \n")
+    dedup_files([one, two], tmp_path / "out")
+    rows = list(csv.DictReader(open(tmp_path / "out" / "duplicate_groups.csv")))
+    assert [(r["record_id"], r["group_id"]) for r in rows] == [("one.csv:1", "one.csv:1"), ("2", "2"),
+                                                               ("two.ris:1", "one.csv:1")]
