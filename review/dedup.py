@@ -135,8 +135,14 @@ _NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a"))
 def _author_parts(name: str) -> tuple[str, tuple[str, ...]]:
     """(surname, name words of 2+ letters), folded: "Altenried, Moritz" and "Moritz Altenried" share words."""
     name = (name or "").strip()
-    if not name or name.lower().strip("[]. ") in _NO_AUTHOR:
+    low = name.lower()
+    if not name or low.strip("[]. ") in _NO_AUTHOR:
         return "", ()
+    if "," in name and name.isascii():  # the common case, without the general fold
+        last, _, first = low.partition(",")
+        last_words = last.translate(_ASCII_PUNCT).split()
+        words = last_words + first.translate(_ASCII_PUNCT).split()
+        return "".join(last_words), tuple(w for w in words if len(w) > 1)
     if "," in name:
         last, first = name.split(",", 1)
         last = _fold(last)
@@ -200,7 +206,8 @@ def prepare(rec: Record) -> Prepared:
     name_tokens = tuple(p[1] for p in parts if p[1])
     fp, lp = _page_range(rec.pages)
     full_words = [w for w in _fold(rec.venue).split() if not _ORDINAL.match(w)]  # "50th Annual …", "2017"
-    venue_words = [w for w in _fold(_VENUE_SUBTITLE.split(rec.venue, 1)[0]).split() if not _ORDINAL.match(w)]
+    main = _VENUE_SUBTITLE.split(rec.venue, 1)[0] if rec.venue else ""
+    venue_words = full_words if main == rec.venue else [w for w in _fold(main).split() if not _ORDINAL.match(w)]
     venue = tuple(w for w in venue_words if w not in _VENUE_STOP)
     venue_full = tuple(w for w in full_words if w not in _VENUE_STOP)
     acronym = "".join(w[0] for w in venue_words if w not in _STOP and not w.isdigit()) if len(venue_words) > 2 else ""
