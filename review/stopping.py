@@ -59,9 +59,17 @@ class StopRule:
 
 
 def _window_pvalues(labels: np.ndarray, n_total: int, target: float) -> np.ndarray:
-    """p-value of "recall < target" for every window of the last n = 1..len(labels) screened."""
+    """p-values of "recall < target" for the windows of the last n screened that can be the smallest.
+
+    While a window grows over irrelevant records, the records never screened stay the same
+    and the sample grows, so its p-value falls; the minimum over all n is therefore at a
+    window reaching back to just after a relevant record, or at the whole history. Only
+    those (at most R + 1) windows are computed.
+    """
     m = len(labels)
-    n = np.arange(1, m + 1)
+    hits = np.flatnonzero(labels)
+    n = np.unique(np.concatenate([m - hits - 1, [m]]))
+    n = n[n > 0]
     cum = np.concatenate([[0], np.cumsum(labels)])
     r = cum[m]
     r_before = cum[m - n]  # relevant found before the window

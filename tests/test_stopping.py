@@ -82,3 +82,22 @@ def test_stop_rule_settings_are_validated():
                         ({"confidence": "high"}, "confidence")]:
         with pytest.raises(StopRuleError, match=needle):
             StopRule.from_settings(bad)
+
+
+def test_p_value_equals_the_minimum_over_every_window():
+    """Only windows starting after a relevant record are computed; check against all windows."""
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        N = int(rng.integers(50, 300))
+        m = int(rng.integers(1, N))
+        y = (rng.random(m) < rng.uniform(0.02, 0.4)).astype(int)
+        target = float(rng.choice([0.8, 0.9, 0.95]))
+        best = 1.0
+        for n in range(1, m + 1):
+            r_before, k = y[: m - n].sum(), y[m - n:].sum()
+            pool = N - (m - n)
+            k_tar = min(max(int(np.floor(y.sum() / target - r_before)) + 1, k), pool)
+            best = min(best, hypergeom.cdf(k, pool, k_tar, n))
+        assert hypergeometric_test(y, N, target) == pytest.approx(best, rel=1e-9, abs=1e-12)
