@@ -115,7 +115,7 @@ def detect_format(path: str | Path) -> str:
         if name.endswith(suffix):
             return "openalex"
     ext = name.rsplit(".", 1)[-1] if "." in name else ""
-    by_ext = {"ris": "ris", "nbib": "ris", "enw": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv",
+    by_ext = {"ris": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv",
               "tsv": "csv", "tab": "csv", "json": "openalex", "jsonl": "openalex", "ndjson": "openalex"}
     if ext in by_ext:
         return by_ext[ext]
