@@ -9,6 +9,7 @@ Then re-train + re-rank latency at 1k, 10k and 50k records.
     python benchmarks/screening.py                 # everything
     python benchmarks/screening.py --no-asreview   # ours only (ASReview columns from the cache if present)
     python benchmarks/screening.py --latency-only
+    python benchmarks/screening.py --text-only     # ours on title + abstract only (CSV input)
 
 ASReview runs in its own venv (``/work/peers/asreview``, created with ``asreview==3.0.8`` if
 missing) under ``nice``; its orders are cached in ``/work/peers/cache/screening`` (outside the repo).
@@ -92,11 +93,11 @@ def complete(order: list[int], n: int) -> np.ndarray:
     return np.array(order + [i for i in range(n) if i not in seen], dtype=int)
 
 
-def screening_table(run_asreview: bool, ranker_kwargs: dict | None = None) -> dict:
+def screening_table(run_asreview: bool, ranker_kwargs: dict | None = None, feature_kwargs: dict | None = None) -> dict:
     results: dict = {}
     for name in DATASETS:
         ds = load_dataset(SHARED / name)
-        X = TextFeatures().fit_transform(ds.records, ds.raws)
+        X = TextFeatures(**(feature_kwargs or {})).fit_transform(ds.records, ds.raws)
         for seed in SEEDS:
             priors = draw_priors(ds.labels, 1, 1, seed)
             t0 = time.perf_counter()
@@ -198,9 +199,12 @@ def main() -> None:
     ap.add_argument("--no-asreview", action="store_true", help="do not run ASReview (use cached orders only)")
     ap.add_argument("--latency-only", action="store_true")
     ap.add_argument("--no-latency", action="store_true")
+    ap.add_argument("--text-only", action="store_true",
+                    help="title + abstract features only (what a CSV dataset without OpenAlex metadata gives)")
     args = ap.parse_args()
     if not args.latency_only:
-        print_table(screening_table(run_asreview=not args.no_asreview))
+        features = {"citation_weight": 0, "subject_weight": 0} if args.text_only else None
+        print_table(screening_table(run_asreview=not args.no_asreview, feature_kwargs=features))
     if not args.no_latency:
         latency()
 

@@ -394,22 +394,28 @@ class ScreeningSession:
 
 # -- the pipeline stage -----------------------------------------------------------------------------
 def read_labels(path: str | Path) -> dict[str, int]:
-    """``{OpenAlex id: 0/1}`` from a labels CSV with ``openalex_id`` and ``label_included`` columns."""
+    """``{OpenAlex id: 0/1}`` from a labels CSV with ``openalex_id`` and ``label_included`` columns.
+
+    Rows without an OpenAlex id are skipped (a record OpenAlex did not know cannot be matched);
+    a work listed twice counts as included if either row says so.
+    """
     path = Path(path)
     out: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = {"openalex_id", "label_included"} - set(reader.fieldnames or [])
         if missing:
             raise ScreeningError(f"{path}: missing column(s) {', '.join(sorted(missing))}; "
                                  "expected openalex_id,label_included")
         for line, row in enumerate(reader, start=2):
-            oid = short_openalex_id(row["openalex_id"])
+            raw_id = (row["openalex_id"] or "").strip()
             lab = (row["label_included"] or "").strip()
-            if not oid or lab not in ("0", "1"):
-                raise ScreeningError(f"{path}:{line}: need an OpenAlex id and label_included 0 or 1, got "
-                                     f"{row['openalex_id']!r}, {lab!r}")
-            out[oid] = int(lab)
+            oid = short_openalex_id(raw_id)
+            if lab not in ("0", "1") or (raw_id and not oid):
+                raise ScreeningError(f"{path}:{line}: need an OpenAlex id (W…) and label_included 0 or 1, got "
+                                     f"{raw_id!r}, {lab!r}")
+            if oid:
+                out[oid] = max(out.get(oid, 0), int(lab))
     return out
 
 

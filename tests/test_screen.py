@@ -270,3 +270,15 @@ def test_model_settings_from_the_protocol(tmp_path):
                         ('features = "words"', "expected a table")]:
         with pytest.raises(ScreeningError, match=needle):
             model_from(loads(PROTOCOL + bad + "\n"))
+
+
+def test_read_labels(tmp_path):
+    f = tmp_path / "labels.csv"
+    f.write_text("openalex_id,label_included\nhttps://openalex.org/W1,0\n,1\nW2,0\nW2,1\n")
+    assert read_labels(f) == {"W1": 0, "W2": 1}  # no id: skipped; listed twice: included wins
+    f.write_text("openalex_id,label_included\nW1,0\n10.1/x,1\n")
+    with pytest.raises(ScreeningError, match=r"labels.csv:3: need an OpenAlex id"):
+        read_labels(f)
+    f.write_text("id,label\nW1,0\n")
+    with pytest.raises(ScreeningError, match="missing column"):
+        read_labels(f)
