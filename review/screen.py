@@ -251,6 +251,16 @@ def concept_queries(protocol: Protocol | None) -> list[str]:
     return [" ".join(t.rstrip("*") for t in c.all_terms) for c in protocol.concepts]
 
 
+def _where(protocol: Protocol | None, key: str) -> str:
+    return f"{protocol.path}: key 'screening.{key}'" if protocol and protocol.path else f"[screening] {key}"
+
+
+def stop_rule_from(protocol: Protocol | None) -> StopRule:
+    """The validated ``[screening] stop_rule`` (defaults if absent)."""
+    return StopRule.from_settings(protocol.screening.get("stop_rule") if protocol else None,
+                                  where=_where(protocol, "stop_rule"))
+
+
 def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
     """Features and ranker from ``[screening] features`` / ``[screening] model`` (defaults if absent).
 
@@ -261,13 +271,13 @@ def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
     for key, cls in (("features", TextFeatures), ("model", Ranker)):
         table = cfg.get(key) or {}
         if not isinstance(table, dict):
-            raise ScreeningError(f"[screening] {key}: expected a table, got {table!r}")
+            raise ScreeningError(f"{_where(protocol, key)}: expected a table, got {table!r}")
         table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
         try:
             out.append(cls(**table))
         except (TypeError, ValueError) as e:
             names = ", ".join(f.name for f in fields(cls) if not f.name.startswith("_") and not f.name.endswith("_"))
-            raise ScreeningError(f"[screening] {key}: {e}; valid keys: {names}") from None
+            raise ScreeningError(f"{_where(protocol, key)}: {e}; valid keys: {names}") from None
     return out[0], out[1]
 
 
@@ -301,7 +311,7 @@ class ScreeningSession:
         if not reviewer or reviewer in (RULES_REVIEWER, RECONCILED):
             raise ScreeningError(f"reviewer name {reviewer!r} is reserved or empty; use your own name")
         self.store, self.protocol, self.reviewer, self.stage = store, protocol, reviewer, stage
-        self.stop_rule = StopRule.from_settings((protocol.screening.get("stop_rule") if protocol else None))
+        self.stop_rule = stop_rule_from(protocol)
         self.ids = pool_ids(store, stage)
         self.row_of = {rid: i for i, rid in enumerate(self.ids)}
         records = list(store.records(self.ids))
@@ -426,18 +436,23 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
     labels CSV, screening of the pool is simulated with those labels (artifact
     ``screening_simulation``: order and metrics); simulated decisions are never written as decisions.
     """
+    stop_rule_from(protocol), model_from(protocol)  # settings errors before any work
+    labels_path = protocol.screening.get("labels")
+    if labels_path:
+        base = protocol.path.resolve().parent if protocol.path else Path.cwd()
+        labels_file = base / labels_path
+        if not labels_file.is_file():
+            raise ScreeningError(f"{_where(protocol, 'labels')}: labels file {labels_file} not found")
     summary: dict[str, Any] = {"prescreen": prescreen(store, protocol, progress=progress)}
     session = ScreeningSession(store, protocol, reviewer="pipeline")
     order = session.queue(len(session))
     store.put_artifact("screening_priority", {"stage": "title_abstract", "order": order}, kind="screening",
                        protocol_hash=protocol.hash)
     summary["pool"] = len(session)
-    labels_path = protocol.screening.get("labels")
     if labels_path:
         from .simulate import simulate_store
 
-        base = protocol.path.resolve().parent if protocol.path else Path.cwd()
-        labels = read_labels(base / labels_path)
+        labels = read_labels(labels_file)
         summary["simulation"] = simulate_store(store, protocol, labels, ids=session.ids,
                                                features=session.model.X if session.model else None,
                                                ranker=model_from(protocol)[1], progress=progress)

@@ -39,6 +39,9 @@ class StopRule:
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None, where: str = "[screening] stop_rule") -> "StopRule":
         """Validate a protocol's ``stop_rule`` table; errors name the key and the expected value."""
+        if settings is not None and not isinstance(settings, dict):
+            raise StopRuleError(f"{where}: expected a table such as {{ kind = \"hypergeometric\", "
+                                f"target_recall = 0.95 }}, got {settings!r}")
         s = dict(settings or {})
         unknown = set(s) - {"kind", "target_recall", "confidence", "min_screened", "consecutive"}
         if unknown:
