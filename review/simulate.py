@@ -39,7 +39,7 @@ class Dataset:
     name: str
     records: list[Record]
     labels: np.ndarray
-    raws: list[Any] = field(default_factory=list)
+    raws: list[Any] = field(default_factory=list)  # per record: the parts of the payload features read (MeSH)
 
     @property
     def ids(self) -> list[str]:
@@ -77,7 +77,7 @@ def _load_synergy(folder: Path) -> Dataset:
                 continue
             seen.add(rec.id)
             records.append(rec)
-            raws.append(raw)
+            raws.append({"mesh": raw.get("mesh") or []})  # all the features need from the payload
     missing = [r.id for r in records if r.id not in labels]
     if missing:
         raise DatasetError(f"{labels_file}: no label for {len(missing)} work(s), e.g. {missing[0]}; add them")
