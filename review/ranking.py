@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import ComplementNB, MultinomialNB
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
@@ -236,13 +236,16 @@ class Ranker:
         """Relevance score per row (higher = more likely relevant; centred near 0 at the boundary)."""
         if not self.models_:
             raise RuntimeError("Ranker is not fitted")
+        X = sp.csr_matrix(X)
         scores = []
         for m in self.models_:
-            if isinstance(m, (MultinomialNB, ComplementNB)):
-                lp = m.predict_log_proba(X)
-                scores.append(lp[:, 1] - lp[:, 0])
+            # every member is linear in X: one sparse matrix-vector product in X's dtype (no copy of X)
+            if isinstance(m, MultinomialNB):  # log P(1|x) - log P(0|x)
+                w = m.feature_log_prob_[1] - m.feature_log_prob_[0]
+                b = m.class_log_prior_[1] - m.class_log_prior_[0]
             else:
-                scores.append(np.asarray(m.decision_function(X), dtype=float))
+                w, b = m.coef_.ravel(), float(m.intercept_[0])
+            scores.append(np.asarray(X @ w.astype(X.dtype), dtype=float) + b)
         if len(scores) == 1:
             return scores[0]
         return np.mean([_standardise(s) for s in scores], axis=0)

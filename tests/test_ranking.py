@@ -121,3 +121,19 @@ def test_records_without_text_or_links_still_get_features():
     X = f.fit_transform([Record(id="W1"), Record(id="W2"), Record(id="W3", title="text here")])
     assert X.shape[0] == 3
     assert f.transform_text(["text"]).shape == (1, X.shape[1])
+
+
+@pytest.mark.parametrize("classifier", ["nb", "svm", "logistic"])
+def test_scores_equal_the_classifiers_own(classifier):
+    """score() computes each member as one matrix-vector product; it must equal scikit-learn's output."""
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 500, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    y = (rng.random(200) < 0.2).astype(int)
+    r = Ranker(classifier=classifier).fit(X, y)
+    m = r.models_[0]
+    if classifier == "nb":
+        lp = m.predict_log_proba(X)
+        expected = lp[:, 1] - lp[:, 0]
+    else:
+        expected = m.decision_function(X)
+    assert np.allclose(r.score(X), expected, atol=1e-4)
