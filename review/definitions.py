@@ -769,9 +769,20 @@ def _resolve_record(store: Store, record_id: str) -> str:
 
 
 # -- the stage ----------------------------------------------------------------------------------------
+_SETTING_KEYS = {"concepts", "fields", "related", "only_included", "cluster_method", "k_min", "k_max",
+                 "min_cluster_size", "seed", "mask_concepts", "dimensions"}
+
+
 def _settings(protocol: Protocol) -> dict[str, Any]:
     s = protocol.settings.get("definitions", {})
     where = _where(protocol)
+    unknown = sorted(set(s) - _SETTING_KEYS)
+    if unknown:
+        from .protocol import _Checker
+
+        line = _Checker(protocol.text, where).line_of(("definitions", unknown[0]))
+        raise DefinitionsError(f"{where}{f':{line}' if line else ''}: unknown key 'definitions.{unknown[0]}'; "
+                               f"expected one of {', '.join(sorted(_SETTING_KEYS))}")
     fields = s.get("fields", list(FIELDS))
     if not isinstance(fields, list) or any(f not in FIELDS for f in fields):
         raise DefinitionsError(f"{where}: key 'definitions.fields': expected a list of {', '.join(FIELDS)}")
