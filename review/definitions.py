@@ -431,9 +431,9 @@ _NORDIC_PASSIVE = (r"(?:(?:kan|skal|vil|ma|må|kunne|skall|bor|bør|maste|maa)\s
 PATTERNS: list[Pattern] = [
     # explicit definitional verbs
     _p("we_define", "en", pre=rf"(?<![\w-])(?:define[sd]?|redefine[sd]?|defining|definitions?\s+of|conceptuali[sz]ations?\s+of"
-                               rf"|conceptuali[sz]e[sd]?|understands?\s+|understandings?\s+of)\s+{_TERMWORD}?{_Q}?",
+                               rf"|conceptuali[sz]e[sd]?|understands?|understandings?\s+of)\s+{_TERMWORD}?{_Q}?",
        post=rf"{_CLOSE}\s*,?\s*(?:as(?!\s+(?:defined|described|measured|assessed|diagnosed|determined|indicated"
-            r"|reported|specified)\b)|to\s+be|to\s+mean|in\s+terms\s+of)\b", cue=r"defin"),
+            r"|reported|specified)\b)|to\s+be|to\s+mean|in\s+terms\s+of)\b", cue=r"defin|conceptuali|underst"),
     _p("we_define", "en", post=rf"{_CLOSE}\s*,?\s*(?:which|that|what)\s+(?:we|i|they|the\s+authors?|[a-z]+\s+et\s+al\.?)"
                                r"\s+(?:define|call|term|describe|conceptuali[sz]e|understand|refer\s+to)\s+as\b", cue=r"defin|call|term|describ|conceptuali|underst|refer"),
     _p("we_use_term", "en", pre=rf"\buse[sd]?\s+the\s+(?:term|concept|notion|label|word)\s+{_Q}?",

@@ -100,6 +100,9 @@ def test_find_definitions_never_fails_on_arbitrary_text(text):
     ("In this article co-creation is understood as the joint design of services by staff and users.",
      "cocreation", "understood_as", "en"),
     ("By co-creation we mean that citizens take part in the initiation of services.", "cocreation", "by_we_mean", "en"),
+    ("Following Osborne et al. (2016), we understand co-production as the involvement of users in the design of services.",
+     "coproduction", "we_define", "en"),
+    ("We conceptualise co-creation as a process of joint problem solving.", "cocreation", "we_define", "en"),
     ("A partnership refers to a formal agreement between organisations.", "partnership", "refers_to", "en"),
     ("Co-creation denotes a collaborative innovation process.", "cocreation", "denotes", "en"),
     ("Co-production, i.e. users and professionals working together, is growing.", "coproduction", "ie", "en"),
@@ -334,6 +337,7 @@ def test_fulltext_errors_are_clear(review, tmp_path):
     ('concepts = ["nope"]', "unknown concept 'nope'"),
     ('fields = ["body"]', "definitions.fields"),
     ('related = "yes"', "definitions.related"),
+    ('langauge = ["da"]', "unknown key 'definitions.langauge'"),
 ])
 def test_bad_settings_name_the_key(review, tmp_path, table, message):
     protocol, store = review
