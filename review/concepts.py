@@ -602,10 +602,12 @@ def analyse(store: Store, protocol: Protocol, definitions: list[Definition] | No
         (out / "clusters.json").write_text(json.dumps(clustering.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
         (out / "clusters.md").write_text(format_clusters(clustering, labels, markdown=True), encoding="utf-8")
         files["clusters"] = str(out / "clusters.json")
+        files["clusters_md"] = str(out / "clusters.md")
         files.update({k: str(v) for k, v in write_comparison(table, out).items()})
         nx.write_graphml(G, out / "concept_map.graphml")
         (out / "concept_map.json").write_text(json.dumps(_node_link(G), ensure_ascii=False, indent=1), encoding="utf-8")
         files["concept_map"] = str(out / "concept_map.graphml")
+        files["concept_map_json"] = str(out / "concept_map.json")
     summary = {"clusters": clustering.k, "silhouette": clustering.silhouette, "cluster_method": clustering.method,
                "map_nodes": G.number_of_nodes(), "map_edges": G.number_of_edges(), "files": files}
     if clustering.note:
