@@ -2,7 +2,7 @@
 
 For every labelled set in ``../shared/data/dedup/`` (``records.csv`` + ``duplicate_groups.csv``)
 both tools run in their own fresh process (bib-dedupe: prep → block → match → cluster; ours:
-read the CSV with ``review.importers`` + ``review.dedup.find_duplicates``). Printed per set:
+read the CSV with ``review.sources.importers`` + ``review.dedup.group.find_duplicates``). Printed per set:
 
 - pair precision / recall, pairwise over ALL pairs within groups (transitive: a group of
   n records is n(n-1)/2 pairs), for predicted and true groups alike;
@@ -65,8 +65,8 @@ print(json.dumps({"seconds": seconds, "cpu": cpu_s, "peak_mb": rss / 1024,
 OUR_SCRIPT = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from review.dedup import find_duplicates
-from review.importers import read_file
+from review.dedup.group import find_duplicates
+from review.sources.importers import read_file
 cpu = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                   for f in ("ru_utime", "ru_stime"))
 t0, c0 = time.perf_counter(), cpu()  # like the peer's: after the imports, before reading the file

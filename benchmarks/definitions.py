@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from review.definitions import Lexicon, find_definitions, find_in_text, iter_labelled  # noqa: E402
-from review.protocol import load  # noqa: E402
+from review.definitions.extract import Lexicon, find_definitions, find_in_text
+from review.sources.labels import iter_labelled
+from review.core.protocol import load
 
 
 def _protocol(name: str):
@@ -131,7 +132,7 @@ def evaluate(rows: list[dict], default_protocol: str) -> dict:
 
 def corpus_speed(protocol_name: str = "demo") -> dict:
     """Extraction over every title and abstract of the shipped corpus (no store): time and counts."""
-    from review.snapshot import read_records
+    from review.sources.snapshot import read_records
 
     p = _protocol(protocol_name)
     lexicon = Lexicon.from_protocol(p)

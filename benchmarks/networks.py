@@ -1,5 +1,5 @@
 """Network benchmark: co-citation + bibliographic coupling + communities at 1k, 10k and 50k works,
-ours (scipy sparse products, :mod:`review.networks`) vs a plain networkx pairwise implementation.
+ours (scipy sparse products, :mod:`review.networks.build`) vs a plain networkx pairwise implementation.
 
 Data. The reference lists of the five shared SYNERGY sets (3,182 real OpenAlex works,
 ``../shared/data/synergy/*/works_1.zip``; the shipped ``bib/`` corpus if shared/ is absent).
@@ -54,7 +54,7 @@ TOP = 1000
 
 
 def real_reference_lists() -> tuple[list[list[str]], list[int | None], str]:
-    from review.snapshot import read_records
+    from review.sources.snapshot import read_records
 
     sources = sorted(SHARED.glob("*/works_1.zip")) or [ROOT / "bib" / "synergy_openalex.jsonl.gz"]
     seen, lists, years = set(), [], []
@@ -99,8 +99,9 @@ def synthetic_lists(real: list[list[str]], n: int, seed: int = SEED, keep: float
 
 # -- the two implementations ---------------------------------------------------------------------------
 def ours(lists: list[list[str]]) -> dict:
-    from review import mapping, networks
-    from review.records import Record
+    from review.networks import maps as mapping
+    from review.networks import build as networks
+    from review.core.records import Record
 
     records = [Record(id=f"S{j}", referenced_works=lst) for j, lst in enumerate(lists)]
     out: dict = {}

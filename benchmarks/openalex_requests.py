@@ -1,6 +1,6 @@
 """Requests and wall time of OpenAlex retrieval: ours vs naive clients, against the local test server.
 
-The server (``review.testserver``) serves the five SYNERGY sets from ``../shared/data/synergy``
+The server (``review.ui.testserver``) serves the five SYNERGY sets from ``../shared/data/synergy``
 (fallback: the shipped ``bib/synergy_openalex.jsonl.gz``), about 3,200 real works.
 
 - **search**: the four searches of ``protocols/demo.toml``. Ours: cursor paging at 200 per page,
@@ -31,12 +31,16 @@ sys.path.insert(0, str(ROOT))
 
 import pyalex  # noqa: E402
 
-from review.openalex import Client, OpenAlexError, build_query, pyalex_base_url, search, snowball  # noqa: E402
-from review.protocol import load  # noqa: E402
-from review.records import Source, from_openalex, short_openalex_id  # noqa: E402
-from review.snapshot import iter_works  # noqa: E402
-from review.store import Store  # noqa: E402
-from review.testserver import OpenAlexTestServer  # noqa: E402
+from review.sources.openalex import Client, build_query, pyalex_base_url
+from review.core.errors import OpenAlexError
+from review.stages.search import search, snowball
+from review.core.protocol import load
+from review.core.records import Source
+from review.sources.openalex_json import from_openalex
+from review.core.text import short_openalex_id
+from review.sources.snapshot import iter_works
+from review.core.store import Store
+from review.ui.testserver import OpenAlexTestServer
 
 SYNERGY = ROOT.parent / "shared" / "data" / "synergy"
 

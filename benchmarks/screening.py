@@ -1,9 +1,9 @@
 """Screening benchmark: our prioritisation vs ASReview LAB 3.0.8 (default model ELAS u4).
 
 On the five shared SYNERGY sets, seeds 1-5, both tools start from the SAME prior records
-(one included, one excluded, drawn by ``review.simulate.draw_priors`` with the seed; ASReview
+(one included, one excluded, drawn by ``review.screening.simulate.draw_priors`` with the seed; ASReview
 gets them as ``--prior-idx`` row numbers of the same CSV). recall@10%, WSS@95 and ATD are
-computed for both from the screening orders with the same code (``review.simulate.metrics``).
+computed for both from the screening orders with the same code (``review.screening.simulate.metrics``).
 Then re-train + re-rank latency at 1k, 10k and 50k records.
 
     python benchmarks/screening.py                 # everything
@@ -33,8 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from review.ranking import Prioritiser, Ranker, TextFeatures  # noqa: E402
-from review.simulate import draw_priors, load_dataset, metrics, simulate  # noqa: E402
+from review.screening.classifiers import Prioritiser, Ranker
+from review.screening.features import TextFeatures
+from review.screening.simulate import draw_priors, metrics, simulate
+from review.sources.datasets import load_dataset
 
 SHARED = ROOT.parent / "shared" / "data" / "synergy"
 PEERS = ROOT.parent / "peers"

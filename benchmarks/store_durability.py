@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from review.records import Record
-from review.store import Store
+from review.core.records import Record
+from review.core.store import Store
 
 
 def measure(mode: str, n: int, folder: Path) -> list[float]:

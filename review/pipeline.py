@@ -10,17 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .protocol import Protocol
-from .store import Store
+from review.core.protocol import Protocol
+from review.core.store import Store
 
 # (stage name, module, function): each function is ``f(store, protocol, progress=…, **options) -> dict``.
 STAGES: list[tuple[str, str, str]] = [
-    ("search", "review.search", "run"),
-    ("dedup", "review.dedup", "run"),
-    ("screening", "review.screen", "run"),
-    ("definitions", "review.definitions", "run"),
-    ("networks", "review.networks", "run"),
-    ("export", "review.export", "run"),
+    ("search", "review.stages.search", "run"),
+    ("dedup", "review.stages.dedup", "run"),
+    ("screening", "review.stages.screening", "run"),
+    ("definitions", "review.stages.definitions", "run"),
+    ("networks", "review.stages.networks", "run"),
+    ("export", "review.stages.export", "run"),
 ]
 
 

@@ -40,7 +40,8 @@ def searched_demo_store(dest: Path) -> Path:
     global _SEARCHED
     import tempfile
 
-    from review import Store, load_protocol, search
+    from review import Store, load_protocol
+    from review.stages import search
 
     if _SEARCHED is None or not _SEARCHED.exists():
         path = Path(tempfile.mkdtemp(prefix="review-demo-")) / "demo.sqlite"

@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from review.cli import main
+from review.ui.cli import main
 
 PROTO = """id = "t"
 title = "T"
@@ -46,7 +46,7 @@ def test_user_errors_are_one_line_exit_2(tmp_path):
         (["run", str(bad)], "bad.toml:2: key 'title': expected a string"),
         (["status", "--store", str(tmp_path / "none.sqlite")], "review store not found"),
     ]:
-        r = subprocess.run([sys.executable, "-m", "review.cli", *args], capture_output=True, text=True,
+        r = subprocess.run([sys.executable, "-m", "review.ui.cli", *args], capture_output=True, text=True,
                            cwd=tmp_path)
         assert r.returncode == 2, r
         assert r.stderr.startswith("error: ") and needle in r.stderr, r.stderr
@@ -55,5 +55,5 @@ def test_user_errors_are_one_line_exit_2(tmp_path):
 
 def test_help_everywhere():
     for cmd in ([], ["run"], ["init"], ["search"], ["snowball"], ["status"]):
-        r = subprocess.run([sys.executable, "-m", "review.cli", *cmd, "--help"], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "review.ui.cli", *cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage: review" in r.stdout

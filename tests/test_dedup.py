@@ -6,13 +6,17 @@ from itertools import combinations
 
 import pytest
 
-from review import dedup
-from review.cli import main
-from review.dedup import (DISTINCT, DUPLICATE, MAYBE, candidate_pairs, compare, dedup_files, find_duplicates,
-                          maybe_pairs, merge, prepare, resolve_pair, review_queue)
-from review.importers import import_files, read_file
-from review.records import Author, Record, Source
-from review.store import Store
+from review.stages import dedup
+from review.ui.cli import main
+from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, prepare
+from review.dedup.blocking import candidate_pairs
+from review.dedup.compare import compare
+from review.stages.dedup import dedup_files, maybe_pairs, resolve_pair, review_queue
+from review.dedup.group import find_duplicates, merge
+from review.stages.search import import_files
+from review.sources.importers import read_file
+from review.core.records import Author, Record, Source
+from review.core.store import Store
 
 SETS = {"special_cases": 1.0, "cytology_screening": 0.99, "haematology": 0.85, "digital_work": 0.99}
 

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from review import definitions as D
-from review.cli import main
-from review.definitions import DefinitionsError, Lexicon, cited_sources, find_definitions, fold_map, split_sentences
-from review.protocol import loads
-from review.records import Record, Source, fold
-from review.store import Store
+from review.stages import definitions as D
+from review.definitions import language as D_language
+from review.sources import labels as D_labels
+from review.ui.cli import main
+from review.core.errors import DefinitionsError
+from review.definitions.extract import Lexicon, find_definitions
+from review.definitions.sentences import cited_sources, split_sentences
+from review.definitions.language import fold_map
+from review.core.protocol import loads
+from review.core.records import Record, Source
+from review.core.text import fold
+from review.core.store import Store
 
 LABELLED = Path(__file__).parent / "data" / "definitions" / "labelled.csv"
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
@@ -74,13 +80,13 @@ def test_fold_map_agrees_with_fold_and_points_back(text):
     assert len(index) == len(folded)
     for ch, i in zip(folded, index):
         if ch != " ":
-            assert ch in D._fold_char(text[i])
+            assert ch in D_language._fold_char(text[i])
 
 
 @given(st.text(max_size=80))
 @settings(max_examples=300, deadline=None)
 def test_light_keeps_length(text):
-    assert len(D.light(text)) == len(text)
+    assert len(D_language.light(text)) == len(text)
 
 
 @given(st.text(max_size=200))
@@ -174,18 +180,18 @@ def test_cited_sources(sentence, expected):
     ("Co-production is the joint production of services by citizens and the state.", "en"),
 ])
 def test_detect_language(text, lang):
-    assert D.detect_language(text) == lang
+    assert D_language.detect_language(text) == lang
 
 
 # -- the labelled evaluation set -------------------------------------------------------------------
 def _rows():
-    return list(D.iter_labelled(LABELLED))
+    return list(D_labels.iter_labelled(LABELLED))
 
 
 def test_labelled_set_is_well_formed():
     rows = _rows()
     assert 300 <= len(rows) <= 600
-    from review.protocol import load
+    from review.core.protocol import load
 
     keys = {name: {c.key for c in load(PROTOCOLS / f"{name}.toml").concepts} for name in ("demo", "coproduction")}
     for r in rows:
@@ -202,7 +208,7 @@ def test_labelled_set_is_well_formed():
 
 def test_extraction_quality_on_labelled_set():
     """A regression floor; ``benchmarks/definitions.py`` prints the exact figures per split."""
-    from review.protocol import load
+    from review.core.protocol import load
 
     lex = {name: Lexicon.from_protocol(load(PROTOCOLS / f"{name}.toml")) for name in ("demo", "coproduction")}
     tp = fp = fn = wrong_concept = 0
@@ -240,7 +246,7 @@ RECORDS = [
 def review(tmp_path):
     path = tmp_path / "t.toml"
     path.write_text(PROTOCOL, encoding="utf-8")
-    from review.protocol import load
+    from review.core.protocol import load
 
     store = Store(tmp_path / "t.sqlite")
     store.add_records([Record(**{**r.__dict__, "sources": [Source("test", "fixture")]}) for r in RECORDS])
@@ -343,7 +349,7 @@ def test_bad_settings_name_the_key(review, tmp_path, table, message):
     protocol, store = review
     path = tmp_path / "bad.toml"
     path.write_text(PROTOCOL.replace("[definitions]", "[definitions]\n" + table), encoding="utf-8")
-    from review.protocol import load
+    from review.core.protocol import load
 
     with pytest.raises(DefinitionsError, match=message) as e:
         D.run(store, load(path), progress=False)

@@ -7,12 +7,14 @@ import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, SplitNameParts
 
-from review import cli
-from review.export import (ExportError, bibtex_fields, citation_keys, clean, csl_item, entry_type, export,
-                           included_ids, latex_to_text, ris_entry, select, store_keys, to_bibtex, to_csljson, to_ris)
-from review.records import Author, Record, Source
-from review.snapshot import read_records
-from review.store import Store
+from review.ui import cli
+from review.core.errors import ExportError
+from review.writers.bibliography import bibtex_fields, citation_keys, clean, entry_type, latex_to_text, ris_entry, store_keys, to_bibtex, to_csljson, to_ris
+from review.stages.export import export, select
+from review.core.queries import included_ids
+from review.core.records import Author, Record, Source
+from review.sources.snapshot import read_records
+from review.core.store import Store
 
 AWKWARD_TITLE = r"Costs {in} 100% & $5 #1 user_name ~ ^ \LaTeX: <script>alert(1)</script> — Ødegård"
 
@@ -280,8 +282,8 @@ def test_clean_removes_control_characters():
 
 
 def test_stage_settings_are_checked(tmp_path):
-    from review.export import run
-    from review.protocol import loads
+    from review.stages.export import run
+    from review.core.protocol import loads
 
     store = small_store(tmp_path / "r.sqlite")
     with pytest.raises(ExportError, match="unknown key 'export.abstracts'"):

@@ -1,4 +1,4 @@
-"""review.jupyter without a browser: highlighting, the screening widget's logic, conflicts, dedup
+"""review.ui.jupyter without a browser: highlighting, the screening widget's logic, conflicts, dedup
 pairs, and a real kernel killed right after a click."""
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import itertools
 import os
 import signal
 import sqlite3
-import sys
 import textwrap
 import time
 
@@ -14,13 +13,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from review import Author, Record, Store, load_protocol
-from review.jupyter import ConflictView, DedupReviewWidget, ScreeningWidget, open_review
-from review.jupyter.dedup import diff_html, pair_html
-from review.jupyter.highlight import TermGroup, fold_map, highlight, record_html, term_groups, term_spans
-from review.jupyter.screening import bookmark_key
-from review.records import fold
-from review.screen import conflicts, final_decisions
-from review.snapshot import read_records
+from review.ui.jupyter import ConflictView, DedupReviewWidget, ScreeningWidget, open_review
+from review.ui.jupyter.dedup import diff_html, pair_html
+from review.ui.jupyter.highlight import TermGroup, fold_map, highlight, record_html, term_groups, term_spans
+from review.ui.jupyter.screening import bookmark_key
+from review.core.text import fold
+from review.screening.reviewers import conflicts
+from review.core.queries import final_decisions
+from review.sources.snapshot import read_records
 
 from jupyter_support import PROTOCOL, ROOT
 
@@ -254,7 +254,7 @@ def test_pair_html_marks_the_words_that_differ():
 
 
 def test_dedup_widget_saves_same_and_different(review_):
-    from review.dedup import maybe_pairs
+    from review.stages.dedup import maybe_pairs
 
     _, store = review_
     a, b, c = sorted(store.record_ids()[:3])  # the dedup stage stores pairs as (smaller id, larger id)
@@ -288,7 +288,7 @@ def test_decision_survives_a_kernel_killed_right_after_the_click(review_):
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(store.path.parent))
     try:
         code = textwrap.dedent(f"""
-            from review.jupyter import ScreeningWidget, open_review
+            from review.ui.jupyter import ScreeningWidget, open_review
             protocol, store = open_review({str(PROTOCOL)!r}, {str(store.path)!r})
             w = ScreeningWidget(store, protocol, reviewer="kim")
             rid = w.current.id

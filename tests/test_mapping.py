@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from review import mapping as M
-from review import networks as N
-from review.records import Author, Record
-from review.snapshot import read_records
+from review.networks import maps as M
+from review.networks import build as N
+from review.core.records import Author, Record
+from review.sources.snapshot import read_records
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"
 

@@ -12,10 +12,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from review import mapping as M
-from review import network_export as E
-from review import networks as N
-from review.snapshot import read_records
+from review.networks import maps as M
+from review.writers import network_files as E
+from review.stages import networks as N
+from review.networks import build as N_build
+from review.sources.snapshot import read_records
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"
 HOSTILE = '<script>alert(1)</script> </script><!-- $x$ & "q"'
@@ -112,7 +113,7 @@ def test_vosviewer_json_matches_the_schema(result, out):
 
 def test_vosviewer_json_of_every_kind(records):
     for kind in ("cocitation", "coauthorship", "concepts"):
-        net = N.build(records, kind, max_nodes=150)
+        net = N_build.build(records, kind, max_nodes=150)
         check_vosviewer(E.vosviewer_json(M.make_map(net, records)))
 
 

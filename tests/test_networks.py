@@ -10,11 +10,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from review import networks as N
-from review.protocol import ProtocolError, loads
-from review.records import Author, Record, fold, from_openalex
-from review.snapshot import read_records
-from review.store import Store
+from review.networks import build as N
+from review.stages import networks as N_networks
+from review.core import errors as N_errors
+from review.core import queries as N_queries
+from review.core.errors import ProtocolError
+from review.core.protocol import loads
+from review.core.records import Author, Record
+from review.core.text import fold
+from review.sources.openalex_json import from_openalex
+from review.sources.snapshot import read_records
+from review.core.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"
 
@@ -134,7 +140,7 @@ def test_topics_and_keywords_of_the_current_schema():
     assert edge_map(net) == {frozenset(("Co-production", "Welfare")): 2, frozenset(("Co-production", "Volunteering")): 1}
     kw = N.build(recs, "keywords", min_count=1, norm="none", max_nodes=None)
     assert edge_map(kw) == {frozenset(("municipality", "volunteers")): 1}
-    with pytest.raises(N.NetworkError, match="no record carries concepts"):
+    with pytest.raises(N_errors.NetworkError, match="no record carries concepts"):
         N.build(recs, "concepts", field="concepts")
 
 
@@ -168,11 +174,11 @@ def test_lookup_labels_references_outside_the_set(records):
 
 
 def test_bad_arguments_say_what_to_do(records):
-    with pytest.raises(N.NetworkError, match="unknown network kind 'cites'"):
+    with pytest.raises(N_errors.NetworkError, match="unknown network kind 'cites'"):
         N.build(records, "cites")
-    with pytest.raises(N.NetworkError, match="unknown normalisation"):
+    with pytest.raises(N_errors.NetworkError, match="unknown normalisation"):
         N.build(records, "coupling", norm="salton")
-    with pytest.raises(N.NetworkError, match="min_count must be 1 or more"):
+    with pytest.raises(N_errors.NetworkError, match="min_count must be 1 or more"):
         N.build(records, "coupling", min_count=0)
 
 
@@ -200,19 +206,19 @@ def review_store(tmp_path, records):
 
 def test_select_records_included_only(review_store, records):
     store, _ = review_store
-    assert len(N.select_records(store)) == len(records)
-    with pytest.raises(N.NetworkError, match="no record has a final 'include' decision"):
-        N.select_records(store, included="title_abstract")
+    assert len(N_queries.select_records(store)) == len(records)
+    with pytest.raises(N_errors.NetworkError, match="no record has a final 'include' decision"):
+        N_queries.select_records(store, included="title_abstract")
     for r in records[:5]:
         store.add_decision(r.id, "include", "ann")
     store.add_decision(records[5].id, "exclude", "ann")
-    assert [r.id for r in N.select_records(store, included="title_abstract")] == [r.id for r in records[:5]]
-    assert [r.id for r in N.select_records(store, ids=[records[7].id, "W0"])] == [records[7].id]
+    assert [r.id for r in N_queries.select_records(store, included="title_abstract")] == [r.id for r in records[:5]]
+    assert [r.id for r in N_queries.select_records(store, ids=[records[7].id, "W0"])] == [records[7].id]
 
 
 def test_stage_run_stores_artifacts_and_writes_files(review_store, tmp_path):
     store, protocol = review_store
-    summary = N.run(store, protocol, progress=False, out_dir=tmp_path / "out")
+    summary = N_networks.run(store, protocol, progress=False, out_dir=tmp_path / "out")
     assert summary["record_set"] == "all" and set(summary["kinds"]) == {"coupling", "citation"}
     art = store.artifact("network:citation")
     assert art["nodes"] == summary["kinds"]["citation"]["nodes"] > 100
@@ -226,14 +232,14 @@ def test_stage_run_stores_artifacts_and_writes_files(review_store, tmp_path):
 def test_settings_errors_name_file_line_and_key(tmp_path):
     text = PROTOCOL.format(store="x.sqlite").replace('min_count = 1', 'min_count = 1\nnorm = "salton"')
     with pytest.raises(ProtocolError, match=r"p\.toml:\d+: key 'networks\.norm'.*salton"):
-        N.settings(loads(text, tmp_path / "p.toml"))
+        N_networks.settings(loads(text, tmp_path / "p.toml"))
     text = PROTOCOL.format(store="x.sqlite").replace('"citation"]', '"cites"]')
     with pytest.raises(ProtocolError, match="unknown kind 'cites'"):
-        N.settings(loads(text, tmp_path / "p.toml"))
+        N_networks.settings(loads(text, tmp_path / "p.toml"))
 
 
 def test_cli_prints_key_references_and_clusters(review_store, tmp_path, capsys):
-    from review.cli import main
+    from review.ui.cli import main
 
     _, protocol = review_store
     code = main(["network", "cocitation", "--protocol", str(tmp_path / "p.toml"), "--max-nodes", "200",
@@ -246,7 +252,7 @@ def test_cli_prints_key_references_and_clusters(review_store, tmp_path, capsys):
 
 
 def test_cli_user_error_is_one_line(review_store, tmp_path, capsys):
-    from review.cli import main
+    from review.ui.cli import main
 
     code = main(["network", "coupling", "--protocol", str(tmp_path / "p.toml"), "--included", "--quiet"])
     assert code == 2

@@ -17,12 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import pyalex
 import pytest
 
-from review import cli
-from review.openalex import SELECT, Client, OpenAlexError, pyalex_base_url, run, search, snowball
-from review.protocol import Search, loads
-from review.records import from_openalex
-from review.store import Store
-from review.testserver import WORK_FIELDS, OpenAlexTestServer
+from review.ui import cli
+from review.sources.openalex import SELECT, Client, pyalex_base_url
+from review.core.errors import OpenAlexError
+from review.stages.search import search, search_openalex as run, snowball
+from review.core.protocol import Search, loads
+from review.sources.openalex_json import from_openalex
+from review.core.store import Store
+from review.ui.testserver import WORK_FIELDS, OpenAlexTestServer
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 QUERY = "emicizumab OR hemophilia OR haemophilia"
@@ -263,9 +265,10 @@ def test_random_mixed_faults(server, baseline, tmp_path):
 SMALL = Search("emi", "emicizumab", from_year=2019)  # 101 works
 KILLED = """
 import sys
-from review.openalex import Client, search
-from review.protocol import Search
-from review.store import Store
+from review.sources.openalex import Client
+from review.stages.search import search
+from review.core.protocol import Search
+from review.core.store import Store
 search(Store(sys.argv[1]), Search("emi", "emicizumab", from_year=2019), "h", client=Client(sys.argv[2], per_page=10),
        progress=False)
 """

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from review.pipeline import STAGES, counts, format_summary, run
-from review.protocol import loads
-from review.store import Store
+from review.core.protocol import loads
+from review.core.store import Store
 
 PROTO = """id = "t"
 title = "T"

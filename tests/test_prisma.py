@@ -3,10 +3,13 @@ import random
 import struct
 import xml.etree.ElementTree as ET
 
-from review import cli, pipeline, prisma
-from review.protocol import loads
-from review.records import Record, Source
-from review.store import Store, now
+from review.ui import cli
+from review import pipeline
+from review.writers import prisma
+from review.core import queries as prisma_queries
+from review.core.protocol import loads
+from review.core.records import Record, Source
+from review.core.store import Store, now
 
 
 def add(store: Store, ids: list[str], kind: str, name: str, run_kind: str = "search") -> None:
@@ -74,7 +77,7 @@ EXPECTED = {
 
 
 def test_hand_checked_counts(tmp_path):
-    c = prisma.counts(hand_made_review(tmp_path / "r.sqlite"))
+    c = prisma_queries.counts(hand_made_review(tmp_path / "r.sqlite"))
     assert {k: c[k] for k in EXPECTED} == EXPECTED
     assert [(s["group"], s["label"], s["n"]) for s in c["sources"]] == [
         ("databases", "OpenAlex (snapshot): alpha", 8), ("databases", "OpenAlex (snapshot): beta", 6),
@@ -104,7 +107,7 @@ def test_files_svg_png_csv(tmp_path):
 def test_labels_are_escaped_in_svg(tmp_path):
     s = Store(tmp_path / "r.sqlite")
     add(s, ["W1"], "snapshot", 'search:<script>alert("x")</script> & co')
-    text = prisma.svg(prisma.counts(s))
+    text = prisma.svg(prisma_queries.counts(s))
     assert "<script>" not in text and "&lt;script&gt;" in text
     ET.fromstring(text)
 
@@ -141,7 +144,7 @@ description = "off topic"
 automatic = false
 """
 
-# Independent of review.prisma: the same definitions written as SQL over the store's tables.
+# Independent of review.writers.prisma: the same definitions written as SQL over the store's tables.
 SQL = """
 WITH cur AS (SELECT d.* FROM decisions d JOIN (SELECT MAX(id) AS id FROM decisions GROUP BY record_id, stage, reviewer) m
              ON d.id = m.id WHERE d.decision != 'undo'),

@@ -16,10 +16,15 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from review.protocol import Protocol, ProtocolError, loads
-from review.query import Op, QueryError, Term, matches, parse
-from review.records import Author, Record, Source, fold, from_openalex, normalize_doi, short_openalex_id
-from review.snapshot import SnapshotError, iter_works
+from review.core.protocol import Protocol, loads
+from review.core.errors import ProtocolError
+from review.core.search_query import Op, Term, matches, parse
+from review.core.errors import QueryError
+from review.core.records import Author, Record, Source
+from review.core.text import fold, normalize_doi, short_openalex_id
+from review.sources.openalex_json import from_openalex
+from review.core.errors import SnapshotError
+from review.sources.snapshot import iter_works
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -319,7 +324,7 @@ def test_query_any_text(text):
 
 
 # -- importers: any text, and export → import round trips -------------------------------------------
-importers = pytest.importorskip("review.importers", reason="importers not in this version yet")
+importers = pytest.importorskip("review.sources.importers", reason="importers not in this version yet")
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -364,7 +369,7 @@ def _same_text(a: str, b: str) -> bool:
 @given(recs=st.lists(exportable, min_size=1, max_size=4, unique_by=lambda r: r.id),
        fmt=st.sampled_from(["bibtex", "ris"]))
 def test_export_then_import_keeps_title_year_doi_authors(tmp_path, recs, fmt):
-    export = pytest.importorskip("review.export")
+    export = pytest.importorskip("review.writers.bibliography")
     text = export.to_bibtex(recs) if fmt == "bibtex" else export.to_ris(recs)
     path = tmp_path / ("out.bib" if fmt == "bibtex" else "out.ris")
     path.write_text(text, encoding="utf-8")

@@ -1,6 +1,7 @@
 import pytest
 
-from review.protocol import ProtocolError, load, loads
+from review.core.errors import ProtocolError
+from review.core.protocol import load, loads
 
 MINIMAL = 'id = "t"\ntitle = "T"\n'
 

@@ -1,7 +1,8 @@
 import pytest
 
-from review.query import QueryError, find_terms, matches, parse, term_pattern
-from review.records import fold
+from review.core.errors import QueryError
+from review.core.search_query import find_terms, matches, parse, term_pattern
+from review.core.text import fold
 
 
 def m(q, text):

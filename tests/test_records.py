@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from review.records import (Record, Source, fold, from_openalex, normalize_doi, normalize_pmid,
-                            rebuild_abstract, short_openalex_id, stable_id)
+from review.core.records import Record, Source
+from review.core.text import fold, normalize_doi, normalize_pmid, rebuild_abstract, short_openalex_id, stable_id
+from review.sources.openalex_json import from_openalex
 
 
 @pytest.fixture

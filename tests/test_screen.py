@@ -5,13 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from review.cli import main
-from review.protocol import loads
-from review.records import Record
-from review.screen import (ScreeningError, ScreeningSession, cohen_kappa, conflicts, excluding_criteria,
-                           final_decisions, kappa, pool_ids, prescreen, read_labels, resolve, run, screen_terminal)
-from review.snapshot import read_records
-from review.store import Store
+from review.ui.cli import main
+from review.core.protocol import loads
+from review.core.records import Record
+from review.core.errors import ScreeningError
+from review.screening.session import ScreeningSession
+from review.screening.reviewers import cohen_kappa, conflicts, kappa, resolve
+from review.screening.rules import excluding_criteria
+from review.core.queries import final_decisions, pool_ids
+from review.stages.screening import prescreen, run
+from review.sources.labels import read_labels
+from review.ui.terminal import screen_terminal
+from review.sources.snapshot import read_records
+from review.core.store import Store
 
 FIXTURE = Path(__file__).parent / "data" / "screening" / "Donners_2021"
 
@@ -260,7 +266,7 @@ def test_run_stage_prescreens_ranks_and_simulates_without_writing_decisions(tmp_
 
 
 def test_model_settings_from_the_protocol(tmp_path):
-    from review.screen import model_from
+    from review.screening.session import model_from
 
     p = loads(PROTOCOL + 'model = { classifier = "logistic", query = "mixed" }\nfeatures = { char_ngrams = [3, 5] }\n')
     features, ranker = model_from(p)

@@ -1,9 +1,10 @@
 import json
 
-from review.protocol import loads
-from review.records import from_openalex
-from review.search import record_matches, run
-from review.store import Store
+from review.core.protocol import loads
+from review.sources.openalex_json import from_openalex
+from review.sources.snapshot import record_matches
+from review.stages.search import run
+from review.core.store import Store
 
 PROTO = """
 id = "t"
@@ -48,7 +49,7 @@ def test_offline_search_is_stored_traced_and_not_repeated(tmp_path, data_dir):
 
 
 def test_unknown_field_values_pass_filters():
-    from review.records import Record
+    from review.core.records import Record
 
     p = loads(PROTO + 'languages = ["da"]\ntypes = ["article"]\n')
     s = p.searches[1]

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from review.snapshot import read_records
-from review.store import Store
+from review.sources.snapshot import read_records
+from review.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINE = Path(__file__).resolve().parent / "data" / "spine" / "works_2023.json"
@@ -124,7 +124,7 @@ def _env() -> dict:
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    r = subprocess.run([sys.executable, "-m", "review.cli", *args], cwd=cwd, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "review.ui.cli", *args], cwd=cwd, capture_output=True, text=True,
                        env=_env(), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
@@ -148,7 +148,7 @@ def review_run(tmp_path_factory):
     (sandbox / "in.csv").write_text(CSV, encoding="utf-8")
     before_parent = _tree(top.parent) - _tree(top)
     outs = []
-    from review.cli import build_parser
+    from review.ui.cli import build_parser
 
     commands = set(next(a for a in build_parser()._actions if a.dest == "command").choices)
     if "import" in commands:
@@ -193,7 +193,8 @@ def test_secrets_reach_no_file_log_or_message(review_run):
 def test_openalex_error_messages_carry_no_secret():
     import socket
 
-    from review.openalex import Client, OpenAlexError
+    from review.sources.openalex import Client
+    from review.core.errors import OpenAlexError
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -288,7 +289,7 @@ def test_no_injected_script_runs_in_any_html_or_svg_output(review_run):
                                                                                r["js_links"])
     assert "pwned" in seen["report.html"]["text"]  # shown as text
     maps = [n for n in seen if n.endswith(".html") and n != "report.html"]
-    if importlib.util.find_spec("review.networks"):
+    if importlib.util.find_spec("review.networks.build"):
         assert maps, "no network map written"
         assert any("pwned" in seen[n]["text"] for n in maps)  # the map's data holds the hostile labels
 
@@ -307,8 +308,8 @@ def _widget_html(widget) -> list[str]:
 
 @pytest.mark.browser
 def test_jupyter_widgets_escape_records(tmp_path):
-    jupyter = pytest.importorskip("review.jupyter")
-    from review.protocol import loads
+    jupyter = pytest.importorskip("review.ui.jupyter")
+    from review.core.protocol import loads
 
     (tmp_path / "snap.jsonl").write_text("\n".join(json.dumps(w) for w in hostile_works()), encoding="utf-8")
     protocol = loads(PROTOCOL, tmp_path / "p.toml")
@@ -355,8 +356,8 @@ def test_no_code_path_evaluates_text():
 
 def test_code_in_protocol_strings_is_only_text(tmp_path):
     """Search text and labels that look like code are matched as words, never run."""
-    from review.protocol import loads
-    from review.search import search_snapshot
+    from review.core.protocol import loads
+    from review.stages.search import search_snapshot
 
     text = PROTOCOL.replace('query = "hemophilia', 'query = "__import__ OR os.system OR hemophilia') \
         .replace('snapshot = "snap.jsonl"', 'snapshot = "snap.jsonl"\n# $(touch PWNED) `touch PWNED`')

@@ -3,9 +3,12 @@ import csv
 import numpy as np
 import pytest
 
-from review.cli import main
-from review.ranking import Ranker, TextFeatures
-from review.simulate import DatasetError, draw_priors, load_dataset, metrics, simulate
+from review.ui.cli import main
+from review.screening.classifiers import Ranker
+from review.screening.features import TextFeatures
+from review.core.errors import DatasetError
+from review.screening.simulate import draw_priors, metrics, simulate
+from review.sources.datasets import load_dataset
 
 
 @pytest.fixture(scope="module")

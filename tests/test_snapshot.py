@@ -4,7 +4,8 @@ import zipfile
 
 import pytest
 
-from review.snapshot import SnapshotError, iter_works, read_records
+from review.core.errors import SnapshotError
+from review.sources.snapshot import iter_works, read_records
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from math import comb
 import numpy as np
 import pytest
 
-from review.stopping import (StopRule, StopRuleError, consecutive_irrelevant, evaluate, hypergeometric_test,
-                             recall_lower_bound)
+from review.screening.stoppers import StopRule, consecutive_irrelevant, evaluate, hypergeometric_test, recall_lower_bound
+from review.core.errors import StopRuleError
 
 
 def hypergeom_cdf(k: int, pool: int, relevant: int, n: int) -> float:

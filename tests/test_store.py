@@ -2,8 +2,9 @@ import sqlite3
 
 import pytest
 
-from review.records import Author, Record, Source
-from review.store import SCHEMA_VERSION, Store, StoreError
+from review.core.records import Author, Record, Source
+from review.core.store import SCHEMA_VERSION, Store
+from review.core.errors import StoreError
 
 
 def rec(i, **kw):

@@ -1,9 +1,9 @@
 """Nothing lost: screening processes killed with SIGKILL, and two reviewers writing at once.
 
 Real processes throughout. To make 100+ kills affordable, a "zygote" process imports
-``review.screen`` once and forks one child per screening session; each child opens the
+``review.screening.session`` once and forks one child per screening session; each child opens the
 store itself (no SQLite handle crosses a fork), screens through
-:class:`review.screen.ScreeningSession`, and writes every decision id to its stdout
+:class:`review.screening.session.ScreeningSession`, and writes every decision id to its stdout
 only after ``decide()`` has returned. The test kills the child with SIGKILL at random
 points and then checks that every reported decision is in the reopened store.
 """
@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from review.records import Record
-from review.store import Store
+from review.core.records import Record
+from review.core.store import Store
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
 
@@ -41,8 +41,8 @@ def make_store(path, n: int, seed: int = 0) -> None:
 # "pid N" before the child's output and "exit STATUS" after the child is gone.
 ZYGOTE = textwrap.dedent(r"""
     import os, random, sys
-    from review.screen import ScreeningSession
-    from review.store import Store
+    from review.screening.session import ScreeningSession
+    from review.core.store import Store
 
     def screen(store_path, reviewer, seed):
         rng = random.Random(seed)
@@ -56,7 +56,7 @@ ZYGOTE = textwrap.dedent(r"""
 
     # Warm up the lazy first-use work of the ranking libraries once, on an in-memory store that
     # is closed before any fork (no SQLite file is ever open in the zygote).
-    from review.records import Record
+    from review.core.records import Record
     warm = Store(":memory:")
     warm.add_records([Record(id=f"W{i}", title=f"warm up record {i % 7}", abstract="text " * i) for i in range(30)])
     session = ScreeningSession(warm, None, "warm")
@@ -160,8 +160,8 @@ def test_sigkill_after_decide_loses_nothing(tmp_path):
 
 REVIEWER = textwrap.dedent(r"""
     import random, sys
-    from review.screen import ScreeningSession
-    from review.store import Store
+    from review.screening.session import ScreeningSession
+    from review.core.store import Store
 
     store_path, reviewer, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = random.Random(seed)
@@ -175,8 +175,8 @@ REVIEWER = textwrap.dedent(r"""
 # A third process importing records in large transactions, so the reviewers meet long-held write locks.
 IMPORTER = textwrap.dedent(r"""
     import sys, time
-    from review.records import Record
-    from review.store import Store
+    from review.core.records import Record
+    from review.core.store import Store
 
     store = Store(sys.argv[1], timeout=5.0)
     deadline = time.monotonic() + float(sys.argv[2])
@@ -288,7 +288,7 @@ def test_each_decision_is_fsynced_before_it_returns(tmp_path):
     make_store(p, 20)
     script = textwrap.dedent(f"""
         import os
-        from review.store import Store
+        from review.core.store import Store
         s = Store({str(p)!r})
         for i in range(20):
             s.add_decision(f"R{{i:05d}}", "include", "ann")

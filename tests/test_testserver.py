@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from review.testserver import OpenAlexTestServer
+from review.ui.testserver import OpenAlexTestServer
 
 FIXTURE = "openalex/works.jsonl.gz"
 
@@ -185,7 +185,7 @@ def test_cli_serve_openalex(request):
     import sys
 
     path = request.config.rootpath / "tests" / "data" / FIXTURE
-    proc = subprocess.Popen([sys.executable, "-m", "review.cli", "serve-openalex", str(path), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "review.ui.cli", "serve-openalex", str(path), "--port", "0"],
                             stdout=subprocess.PIPE, text=True, cwd=request.config.rootpath)
     try:
         line = proc.stdout.readline()
@@ -194,6 +194,6 @@ def test_cli_serve_openalex(request):
     finally:
         proc.terminate()
         proc.wait(10)
-    bad = subprocess.run([sys.executable, "-m", "review.cli", "serve-openalex", "no/such/file.json"],
+    bad = subprocess.run([sys.executable, "-m", "review.ui.cli", "serve-openalex", "no/such/file.json"],
                          capture_output=True, text=True, cwd=request.config.rootpath)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: no/such/file.json: file not found"

@@ -1,0 +1,209 @@
+"""Every SQL read the stages share: decisions, pools, counts for status, the run summary, PRISMA and the report."""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from review.core.records import Record
+from review.core.store import Store
+from review.core.errors import NetworkError, ScreeningError
+
+DECISIONS = ("include", "exclude", "maybe")
+STAGES = ("title_abstract", "full_text")
+RULES_REVIEWER = "rules"
+RECONCILED = "reconciled"
+PRESCREEN = "prescreen"
+Lookup = Callable[[list[str]], dict[str, Record]]  # record ids -> the stored records among them
+
+
+# -- pools and decisions -------------------------------------------------------------------------
+def final_decisions(store: Store, stage: str = "title_abstract") -> dict[str, str]:
+    """Outcome per record of a stage: the reconciled decision, else the reviewers' common one.
+
+    Records whose reviewers disagree and are not reconciled are left out (see :func:`conflicts`).
+    """
+    by_rec: dict[str, dict[str, str]] = defaultdict(dict)
+    for (rid, reviewer), row in store.current_decisions(stage).items():
+        by_rec[rid][reviewer] = row["decision"]
+    out = {}
+    for rid, ds in by_rec.items():
+        if RECONCILED in ds:
+            out[rid] = ds[RECONCILED]
+        elif len(set(ds.values())) == 1:
+            out[rid] = next(iter(ds.values()))
+    return out
+
+
+def pool_ids(store: Store, stage: str = "title_abstract") -> list[str]:
+    """Records to screen at a stage, in store order.
+
+    Title-abstract: unique records not excluded by the pre-screen. Full text: records whose
+    final title-abstract decision is include or maybe.
+    """
+    if stage not in STAGES:
+        raise ScreeningError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    ids = store.record_ids(unique=True)
+    if stage == "title_abstract":
+        out = set(store.current_decisions(PRESCREEN, reviewer=RULES_REVIEWER))
+        return [i for i in ids if i not in out]
+    passed = {rid for rid, d in final_decisions(store, "title_abstract").items() if d in ("include", "maybe")}
+    return [i for i in ids if i in passed]
+
+
+def _mesh_payloads(store: Store, ids: Sequence[str]) -> list[dict]:
+    """``{"mesh": [...]}`` per record from its raw OpenAlex payload (SQLite extracts it; no full JSON parse)."""
+    out = []
+    for rid in ids:
+        row = store.conn.execute("SELECT CASE WHEN raw_format='openalex' AND json_valid(raw) "
+                                 "THEN json_extract(raw, '$.mesh') END FROM records WHERE id=?", (rid,)).fetchone()
+        out.append({"mesh": json.loads(row[0]) if row and row[0] else []})
+    return out
+
+
+# -- records -----------------------------------------------------------------------------------
+def select_records(store, ids: Iterable[str] | None = None, included: str | None = None) -> list[Record]:
+    """Unique records of a store, optionally only ``ids`` or only those included at a screening stage.
+
+    Parameters
+    ----------
+    ids : iterable of str, optional
+        Only these record ids (unknown ids are ignored; duplicates are left out).
+    included : str, optional
+        A screening stage (``"title_abstract"``, ``"full_text"``): only records whose final
+        decision there is ``include``.
+    """
+    records = list(store.records(unique=True))
+    if ids is not None:
+        wanted = set(ids)
+        records = [r for r in records if r.id in wanted]
+    if included:
+        keep = {rid for rid, d in final_decisions(store, included).items() if d == "include"}
+        if not keep:
+            raise NetworkError(f"{store.path}: no record has a final 'include' decision at stage {included!r}; "
+                               "screen first, or build the network from all records")
+        records = [r for r in records if r.id in keep]
+    return records
+
+
+def store_lookup(store) -> Lookup:
+    """A :data:`Lookup` that finds records by id in ``store`` (to label references outside the set)."""
+    def lookup(ids: list[str]) -> dict[str, Record]:
+        return {r.id: r for r in store.records(ids=ids)}
+    return lookup
+
+
+# -- selections -------------------------------------------------------------------------------------------
+def included_ids(store: Store, stage: str | None = None) -> list[str]:
+    """Unique records whose final decision is include, in store order.
+
+    ``stage=None``: at full text if any full-text decision exists, else at title-abstract.
+    The final decision is the reconciled one where dual screening produced one, else the
+    reviewers' common decision (:func:`review.core.queries.final_decisions`).
+    """
+    if stage is None:
+        stage = "full_text" if store.query("SELECT 1 FROM decisions WHERE stage='full_text' LIMIT 1") else "title_abstract"
+    inc = {rid for rid, d in final_decisions(store, stage).items() if d == "include"}
+    return [i for i in store.record_ids(unique=True) if i in inc]
+
+DATABASE_KINDS = ("openalex", "snapshot")
+NO_REASON = "no reason given"
+
+
+def _outcomes(store: Store, stage: str, among: set[str]) -> tuple[dict[str, str], dict[str, str | None], set[str]]:
+    """(final decision, its criterion, records with a decision) at ``stage`` for records in ``among``."""
+    from review.core.queries import RECONCILED
+
+    final = {rid: d for rid, d in final_decisions(store, stage).items() if rid in among}
+    rows: dict[str, dict[str, Any]] = {}
+    for (rid, reviewer), row in store.current_decisions(stage).items():
+        if rid in among:
+            rows.setdefault(rid, {})[reviewer] = row
+    criterion: dict[str, str | None] = {}
+    for rid in final:
+        by = rows[rid]
+        if RECONCILED in by:
+            criterion[rid] = by[RECONCILED]["criterion"]
+        else:  # reviewers agree on the decision; take the first reason given, in reviewer order
+            criterion[rid] = next((by[r]["criterion"] for r in sorted(by) if by[r]["criterion"]), None)
+    return final, criterion, set(rows)
+
+
+def _source_label(kind: str, name: str) -> str:
+    short = name.split(":", 1)[1] if name.startswith("search:") else name
+    if kind == "openalex":
+        return f"OpenAlex: {short}"
+    if kind == "snapshot":
+        return f"OpenAlex (snapshot): {short}"
+    if kind == "snowball":
+        return f"Citation searching: {short}"
+    if kind == "none":
+        return "No source recorded"
+    return f"{kind.upper()} file: {Path(name).name or name}"
+
+
+def counts(store: Store) -> dict[str, Any]:
+    """Every PRISMA 2020 number of the review, from the store (definitions in the module docstring)."""
+    q = store.query
+    sources = []
+    for r in q("SELECT rs.kind, rs.name, COUNT(*) AS n, GROUP_CONCAT(DISTINCT ru.kind) AS run_kinds"
+               " FROM record_sources rs JOIN records r ON r.id = rs.record_id LEFT JOIN runs ru ON ru.id = rs.run_id"
+               " GROUP BY rs.kind, rs.name ORDER BY MIN(rs.rowid)"):
+        database = r["kind"] in DATABASE_KINDS and "snowball" not in (r["run_kinds"] or "")
+        sources.append({"group": "databases" if database else "other", "kind": r["kind"], "name": r["name"],
+                        "label": _source_label(r["kind"], r["name"]), "n": int(r["n"])})
+    unsourced = int(q("SELECT COUNT(*) FROM records WHERE id NOT IN (SELECT record_id FROM record_sources)")[0][0])
+    if unsourced:
+        sources.append({"group": "other", "kind": "none", "name": "", "label": _source_label("none", ""),
+                        "n": unsourced})
+    identified = sum(s["n"] for s in sources)
+    n_records = int(q("SELECT COUNT(*) FROM records")[0][0])
+    unique_ids = store.record_ids(unique=True)
+    unique = set(unique_ids)
+    merged = n_records - len(unique)
+
+    auto = {rid: row for rid, row in store.current_decisions("prescreen", reviewer="rules").items()
+            if rid in unique and row["decision"] == "exclude"}
+    pool = unique - set(auto)
+    ta_final, ta_reason, ta_decided = _outcomes(store, "title_abstract", pool)
+    screened = ta_decided
+    ta_excluded = {rid for rid, d in ta_final.items() if d == "exclude"}
+    sought = {rid for rid, d in ta_final.items() if d in ("include", "maybe")}
+    ft_final, ft_reason, assessed = _outcomes(store, "full_text", sought)
+    not_retrieved_ids = {r[0] for r in q("SELECT record_id FROM fulltexts WHERE status='not_retrieved'")}
+    not_retrieved = (sought & not_retrieved_ids) - assessed
+    ft_excluded = {rid for rid, d in ft_final.items() if d == "exclude"}
+    included = {rid for rid, d in ft_final.items() if d == "include"}
+
+    def reasons(ids: set[str], crit: dict[str, str | None]) -> dict[str, int]:
+        c = Counter(crit.get(rid) or NO_REASON for rid in ids)
+        return dict(sorted(c.items(), key=lambda kv: (kv[0] == NO_REASON, kv[0])))
+
+    return {
+        "sources": sources,
+        "identified": identified,
+        "identified_databases": sum(s["n"] for s in sources if s["group"] == "databases"),
+        "identified_other": sum(s["n"] for s in sources if s["group"] == "other"),
+        "records": n_records,
+        "unique": len(unique),
+        "duplicates_removed": identified - len(unique),
+        "duplicates_repeat_hits": identified - n_records,
+        "duplicates_merged": merged,
+        "excluded_by_automation": len(auto),
+        "automation_reasons": reasons(set(auto), {rid: row["criterion"] for rid, row in auto.items()}),
+        "not_screened": len(pool - screened),
+        "screened": len(screened),
+        "excluded_screening": len(ta_excluded),
+        "screening_reasons": reasons(ta_excluded, ta_reason),
+        "screening_conflicts": len(screened - set(ta_final)),
+        "sought": len(sought),
+        "not_retrieved": len(not_retrieved),
+        "not_yet_assessed": len(sought - assessed - not_retrieved),
+        "assessed": len(assessed),
+        "excluded_full_text": len(ft_excluded),
+        "full_text_reasons": reasons(ft_excluded, ft_reason),
+        "full_text_undecided": len(assessed - ft_excluded - included),
+        "included": len(included),
+        "included_ids": [i for i in unique_ids if i in included],
+    }

@@ -1,0 +1,64 @@
+"""Text normalisation shared by every stage: identifiers (DOI, OpenAlex id, PMID), folding, abstracts."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+OPENALEX_PREFIX = "https://openalex.org/"
+_DOI_RE = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_OA_ID_RE = re.compile(r"^(?:https?://(?:api\.)?openalex\.org/(?:works/)?)?([WwAaSsIiCcTtPpFfKk]\d+)$")
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """Lower-case bare DOI (``10.x/y``) from any DOI form, or None."""
+    if not value:
+        return None
+    m = _DOI_RE.search(str(value).strip())
+    doi = m.group(0).rstrip(".,;").lower() if m else ""
+    return doi if doi.partition("/")[2] else None  # "10.1234/." has no suffix left
+
+
+def short_openalex_id(value: str | None) -> str | None:
+    """``W123`` from ``https://openalex.org/W123`` (or any case of ``w123``)."""
+    if not value:
+        return None
+    m = _OA_ID_RE.match(str(value).strip())
+    return m.group(1).upper() if m else None
+
+
+def normalize_pmid(value: str | None) -> str | None:
+    if not value:
+        return None
+    digits = re.findall(r"\d+", str(value))
+    return digits[-1] if digits else None
+
+
+def rebuild_abstract(inverted: dict[str, list[int]] | None) -> str:
+    """Abstract text from OpenAlex's ``abstract_inverted_index``."""
+    if not inverted:
+        return ""
+    positions: list[tuple[int, str]] = [(p, word) for word, ps in inverted.items() for p in ps]
+    if not all(type(p) is int for p, _ in positions):
+        raise TypeError("abstract_inverted_index positions must be integers")
+    positions.sort()
+    return " ".join(w for _, w in positions)
+
+
+def stable_id(*parts: str) -> str:
+    """Deterministic record id for records without an OpenAlex id."""
+    h = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+    return f"R{h}"
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_ALNUM = re.compile(r"[\W_]+")
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe", "þ": "th", "ð": "d"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, punctuation-free text for matching."""
+    text = (text or "").lower()
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_FOLD)
+    return _NON_ALNUM.sub(" ", text).strip()

@@ -1,0 +1,281 @@
+"""Pairwise comparison of two prepared records: similarities, conflicts and a verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, Prepared, _VENUE_STOP
+
+
+# -- comparing two records --------------------------------------------------------------------
+def _abbreviates(short: tuple, long_: tuple) -> bool:
+    """Whether ``short`` abbreviates ``long_`` word by word ("Nat Rev Nephrol", "Jou Mana Info Syste").
+
+    Every word of the long form must be matched in order by a prefix, except generic words
+    ("journal", "proceedings"), so "J Med" does not abbreviate "Journal of Internal Medicine".
+    """
+    if len(short) < 2:
+        return False
+    i = 0
+    for w in long_:
+        if i < len(short) and w.startswith(short[i]):
+            i += 1
+        elif w not in _VENUE_STOP:
+            return False
+    return i == len(short)
+
+
+def _venue_relation(pa: Prepared, pb: Prepared) -> str | None:
+    """``agree`` / ``differ`` / None (unknown). An abbreviation or acronym agrees with its full form."""
+    a, b = pa.venue, pb.venue
+    if not a or not b:
+        return None
+    # main titles ("Nephron - Clinical Practice" → "Nephron"), then whole names ("tripleC: Communication, …")
+    for x, y in ((a, b), (pa.venue_full, pb.venue_full)):
+        if not x or not y:
+            continue
+        # word sets: one may hold the other's words and more, but a one-word venue must match as a whole
+        # ("Cancer" is not "Cancer Research")
+        score = fuzz.token_set_ratio if min(len(x), len(y)) >= 2 else fuzz.token_sort_ratio
+        if x == y or score(" ".join(x), " ".join(y)) >= 90:
+            return "agree"
+    fa, fb = pa.venue_words, pb.venue_words
+    if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
+        return "agree"
+    # "ICIS 2018 proceedings" vs "International Conference on Information Systems"
+    if (pb.venue_acronym and len(pb.venue_acronym) >= 3 and pb.venue_acronym in a) or \
+            (pa.venue_acronym and len(pa.venue_acronym) >= 3 and pa.venue_acronym in b):
+        return "agree"
+    if len(a) == 1 or len(b) == 1:
+        return None  # "AMCIS" vs "Americas Conference on Information Systems": may be an acronym we cannot resolve
+    return "differ"
+
+
+def _author_similarity(a: Prepared, b: Prepared) -> float | None:
+    """0–100: how well the author names agree; order, a missing tail and swapped name parts tolerated.
+
+    None if either side has no authors. At most 75 if the first authors differ.
+    """
+    if not a.names or not b.names:
+        return None
+    s = fuzz.token_set_ratio(a.authors, b.authors)
+    fa, fb = set(a.names[0]), set(b.names[0])
+    first = bool(fa & fb) or any(fuzz.ratio(x, y) >= 80 for x in fa for y in fb if len(x) > 3 and len(y) > 3) \
+        or any(fa & set(n) for n in b.names[1:3]) or any(fb & set(n) for n in a.names[1:3])
+    return s if first else min(s, 75.0)
+
+
+def _same_author_list(a: Prepared, b: Prepared) -> bool:
+    """The same surnames in the same order (first names and initials may differ, a typo or one name of many
+    may be missing)."""
+    return bool(a.surnames and b.surnames) and fuzz.ratio(" ".join(a.surnames), " ".join(b.surnames)) >= 90
+
+
+def title_similarity(a: str, b: str) -> float:
+    """0–100 similarity of two folded titles.
+
+    A title cut short (database field limits) scores at least 96; a main title
+    without its subtitle ("Diminished control in crowdsourcing" vs the same with
+    ": An investigation of …") at least 90.
+    """
+    if not a or not b:
+        return 0.0
+    s = fuzz.ratio(a, b)
+    if s < 96:
+        short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+        if len(short) >= 40 and long_.startswith(short[: max(len(short) - 3, 40)]):
+            s = 96.0
+        elif s < 90 and len(short) >= 15 and len(short.split()) >= 3 and \
+                (long_.startswith(short + " ") or (len(short) >= 25 and long_.endswith(" " + short))):
+            s = 90.0  # main title without its subtitle, or a title without its lead-in ("Review: …")
+    return s
+
+
+@dataclass
+class Comparison:
+    """The outcome for one pair, with the evidence that led to it."""
+
+    outcome: str
+    score: float
+    evidence_for: list[str] = field(default_factory=list)
+    evidence_against: list[str] = field(default_factory=list)
+    conflicts: int = 0  # how many of evidence_against are hard conflicts (pages, volume, year, DOI, ...)
+
+    @property
+    def reasons(self) -> str:
+        return "; ".join(["+" + e for e in self.evidence_for] + ["-" + e for e in self.evidence_against])
+
+
+def _article_number(page: str) -> bool:
+    """e12724, a1754 (BMJ), 106482 (Elsevier): an article number, not a page ("S417" is a page)."""
+    return (page[0] != "s" and page[0].isalpha() and page[1:].isdigit() and len(page) >= 4) \
+        or (page.isdigit() and len(page) >= 5)
+
+
+_BIBLIOGRAPHIC_CONFLICTS = frozenset({"different pages", "different issue", "different volume", "different doi",
+                                      "different pmid", "erratum/reply/comment vs other"})
+
+
+def _pages_relation(a: Prepared, b: Prepared) -> str | None:
+    """``agree`` / ``differ`` / None (unknown) for the page fields."""
+    if a.first_page and b.first_page:
+        if a.first_page == b.first_page:
+            return "agree"
+        # An article number (e12724, 106482) beside a page range (1-6) or page count (11): unknown.
+        if any(_article_number(p) for p in (a.first_page, b.first_page)):
+            return None
+        if a.first_page.lstrip("abcdefghijklmnopqrstuvwxyz") == b.first_page.lstrip("abcdefghijklmnopqrstuvwxyz"):
+            return "agree"  # "c37" vs "37"
+        # The same last page of a real range: a typo in the first page ("2297-2108" vs "2097-2108").
+        if a.last_page == b.last_page and len(a.last_page) >= 3 and a.first_page != a.last_page \
+                and b.first_page != b.last_page:
+            return None
+        # A single page that is the other's last page ("488" vs "487-488"): some exports keep only the end.
+        if (a.first_page == a.last_page and a.first_page == b.last_page) or \
+                (b.first_page == b.last_page and b.first_page == a.last_page):
+            return None
+        return "differ"
+    if a.last_page and b.last_page:  # a first page is missing or garbled ("Suppl-29" for "S417-S429")
+        return None if a.last_page.endswith(b.last_page) or b.last_page.endswith(a.last_page) else "differ"
+    return None
+
+
+def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_related: bool = True) -> Comparison:
+    """Decide whether two prepared records are the same work (see the module docstring).
+
+    ``link_related``: also treat as duplicates the same paper published twice
+    (same long title, same author list, same journal, a year apart at most) and
+    an erratum printed in the same issue as its article, which reviews count once,
+    even though pages and DOI differ.
+    """
+    pro: list[str] = []
+    con: list[str] = []  # hard evidence against: never merged automatically
+    soft: list[str] = []  # weaker evidence against: needs more agreement elsewhere
+    strong_id = False
+    for name, x, y in (("openalex id", a.openalex_id, b.openalex_id), ("pmid", a.pmid, b.pmid),
+                       ("doi", a.doi, b.doi)):
+        if x and y:
+            if x == y:
+                pro.append(f"same {name}")
+                strong_id = True
+            else:
+                con.append(f"different {name}")
+    t = None
+    if a.title and b.title:
+        t = title_similarity(a.title, b.title) if title_sim is None else title_sim
+        pro.append(f"title {t:.0f}")
+        if t < 80:
+            con.append(f"titles differ ({t:.0f})")
+        elif a.title_nums and b.title_nums and a.title_nums != b.title_nums:
+            con.append("different numbers in titles")
+    if a.notice != b.notice:
+        con.append("erratum/reply/comment vs other")
+    dy = abs(a.year - b.year) if a.year and b.year else None
+    if dy == 0:
+        pro.append("same year")
+    elif dy is not None and dy > 1:
+        con.append(f"years {a.year}/{b.year}")
+    pages = _pages_relation(a, b)
+    if pages == "agree":
+        pro.append("same first page")
+    elif pages == "differ":
+        con.append("different pages")
+    volume = None
+    if a.volume and b.volume:
+        volume = a.volume == b.volume
+        (pro if volume else con).append("same volume" if volume else "different volume")
+    if a.issue and b.issue:
+        (pro if a.issue == b.issue else con).append("same issue" if a.issue == b.issue else "different issue")
+    venue = _venue_relation(a, b)
+    if venue == "agree":
+        pro.append("same venue")
+    elif venue == "differ":
+        soft.append("different venue")
+    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != {"conference", "chapter"}:
+        con.append(f"{a.kind} vs {b.kind}")
+    auth = _author_similarity(a, b)
+    if auth is not None:
+        if auth >= 90:
+            pro.append("same authors")
+        elif auth < 75:
+            soft.append("different authors")
+    score = _score(t, auth, dy, venue, pages == "agree", strong_id, len(con) + 0.5 * len(soft))
+
+    def outcome(o: str) -> Comparison:
+        return Comparison(o, score, pro, con + soft, 0 if o == DUPLICATE else len(con))
+
+    authors_ok = auth is not None and auth >= 90
+    # Same venue, volume, first page and year: the same article, whatever else the fields say. A first
+    # page "1" does not count: every article of an article-number journal starts there.
+    fingerprint = dy == 0 and venue == "agree" and volume and pages == "agree" and a.first_page != "1"
+    if con:
+        if len(con) == 1 and con[0].startswith("titles differ") and fingerprint and _same_author_list(a, b) \
+                and a.last_page == b.last_page and a.first_page != a.last_page and (strong_id or "same issue" in pro):
+            return outcome(DUPLICATE)  # a translated title: same article in every other respect
+        if link_related and t is not None and t >= 98 and venue == "agree" and dy is not None and dy <= 1 \
+                and a.notice == b.notice and not (a.front_matter or b.front_matter) and len(a.title) >= 30 \
+                and len(a.title.split()) >= 5 and len(a.surnames) >= 2 and _same_author_list(a, b) \
+                and all(c in _BIBLIOGRAPHIC_CONFLICTS for c in con):
+            pro.append("the same paper published twice (same long title, author list and journal)")
+            return outcome(DUPLICATE)
+        if link_related and t is not None and t >= 95 and a.notice != b.notice \
+                and (a.notice | b.notice) == {"erratum"} \
+                and authors_ok and venue == "agree" and volume and a.issue and a.issue == b.issue \
+                and all(c in _BIBLIOGRAPHIC_CONFLICTS for c in con):
+            pro.append("an erratum printed in the same issue as the article")
+            return outcome(DUPLICATE)
+        # Conflicting evidence never merges automatically; a near-certain match otherwise goes to a human.
+        if t is not None and ((t >= 90 and len(con) == 1 and a.notice == b.notice) or (strong_id and t >= 80)):
+            return outcome(MAYBE)
+        return outcome(DISTINCT)
+    details = (venue == "agree") + (pages == "agree") + bool(volume) + ("same issue" in pro) - len(soft)
+    if t is None:
+        # A record without title: only identifiers plus matching bibliographic details.
+        if strong_id and authors_ok and pages == "agree":
+            return outcome(DUPLICATE)
+        return outcome(MAYBE if (strong_id or fingerprint) and auth != 0 else DISTINCT)
+    if strong_id:
+        # with a shared identifier a venue named differently (series vs conference) is no evidence against
+        authors_differ = "different authors" in soft
+        return outcome(DUPLICATE if t >= 90 and (not authors_differ or fingerprint or details >= 2) else MAYBE)
+    if len(a.title) < 25 or len(a.title.split()) < 4 or a.front_matter:  # generic: "Editorial", "Reply"
+        # Only the full page range in the same venue and volume tells such items apart.
+        same_range = venue == "agree" and volume and pages == "agree" and (dy is None or dy <= 1) and \
+            (a.last_page == b.last_page and a.first_page != a.last_page or a.issue) and a.issue == b.issue
+        ok = t >= 97 and (authors_ok or auth is None) and same_range
+        return outcome(DUPLICATE if ok else MAYBE if t >= 90 else DISTINCT)
+    if t >= 95 and fingerprint:
+        return outcome(DUPLICATE)
+    if auth is not None and auth < 75:
+        return outcome(MAYBE if t >= 95 else DISTINCT)
+    if t >= 97:
+        if auth is None:  # authors missing on one side: the details must carry it
+            ok = dy == 0 and (details >= 2 or pages == "agree")
+        elif authors_ok:  # a year apart: online-first vs print, or a proceedings' year
+            ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree")
+        else:  # authors partly agree (a misspelt or missing name)
+            ok = dy == 0 and details >= 2
+        return outcome(DUPLICATE if ok else MAYBE)
+    if t >= 90:
+        ok = dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))
+        return outcome(DUPLICATE if ok else MAYBE)
+    ok = authors_ok and dy == 0 and pages == "agree" and details >= 3
+    return outcome(DUPLICATE if ok else MAYBE if authors_ok and dy == 0 else DISTINCT)
+
+
+def _score(t, auth, dy, venue, pages_agree, strong_id, n_con) -> float:
+    """A 0–1 summary for ranking pairs (the decision itself is rule-based, see :func:`compare`)."""
+    x = 0.4 * (t if t is not None else 50.0) + 0.2 * (auth if auth is not None else 50.0)
+    x = x / 100 + 0.1 * ((1.0 if dy == 0 else 0.0 if dy and dy > 1 else 0.5) + (1.0 if venue == "agree" else 0.5)
+                         + (1.0 if pages_agree else 0.5) + (1.0 if strong_id else 0.5))
+    return max(0.0, int((x - 0.1 * n_con) * 10000) / 10000)
+
+
+def compatible(a: Prepared, b: Prepared, link_related: bool = True) -> bool:
+    """Whether two records may sit in one group (the anti-chaining check): not distinct, no hard conflict.
+
+    Two records with different first pages in one volume never end up in one group
+    through a third record that has no pages.
+    """
+    c = compare(a, b, link_related=link_related)
+    return c.outcome != DISTINCT and c.conflicts == 0

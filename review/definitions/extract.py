@@ -1,0 +1,155 @@
+"""Definitions: sentences that say what a concept of the protocol *is*."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from review.core.protocol import Concept, Protocol
+from review.core.search_query import term_pattern
+from review.core.text import fold
+from review.definitions.language import detect_language, fold_map, light
+from review.definitions.patterns import PATTERNS, _in_proper_name, _is_subject, _np_ok
+from review.definitions.sentences import cited_sources, split_sentences
+from review.core.errors import DefinitionsError
+
+FIELDS = ("title", "abstract", "fulltext")
+
+
+
+
+@dataclass
+class Definition:
+    """One definitional sentence about one concept."""
+
+    concept: str
+    term: str  # the concept term as written in the sentence
+    sentence: str
+    pattern: str
+    lang: str
+    cited: str = ""
+    record_id: str = ""
+    field: str = ""
+    position: int = 0  # sentence number in the field, from 0
+    year: int | None = None
+    id: int | None = None  # row id in the store
+
+
+# -- concept matching -----------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """The protocol's concepts as term lists: ``{concept key: (terms, …)}``."""
+
+    terms: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_protocol(cls, protocol: Protocol, keys: Iterable[str] | None = None, related: bool = False) -> "Lexicon":
+        """The concepts named by ``keys`` (default: the ``[definitions] concepts`` setting, else all)."""
+        settings = protocol.settings.get("definitions", {})
+        keys = list(keys) if keys is not None else settings.get("concepts")
+        known = {c.key: c for c in protocol.concepts}
+        if keys is None:
+            keys = list(known)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise DefinitionsError(f"{_where(protocol)}: key 'definitions.concepts': expected a list of concept keys")
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise DefinitionsError(f"{_where(protocol)}: key 'definitions.concepts': unknown concept {unknown[0]!r}; "
+                                   f"concepts are {', '.join(known) or '(none)'}")
+        return cls({k: tuple(_concept_terms(known[k], related)) for k in keys})
+
+    @classmethod
+    def from_concepts(cls, concepts: Iterable[Concept], related: bool = False) -> "Lexicon":
+        return cls({c.key: tuple(_concept_terms(c, related)) for c in concepts})
+
+    def matches(self, folded: str) -> list[tuple[str, int, int]]:
+        """``(concept, start, end)`` spans in folded text; a span inside a longer one is dropped."""
+        spans = []
+        for key, terms in self.terms.items():
+            whole = term_pattern(terms)
+            if whole is None or not whole.search(folded):
+                continue
+            for term in terms:
+                p = term_pattern([term])
+                if p is not None:
+                    spans.extend((key, m.start(), m.end()) for m in p.finditer(folded) if m.end() > m.start())
+        spans = sorted(set(spans), key=lambda s: (s[1], -(s[2] - s[1]), s[0]))
+        return [s for s in spans if not any(o[1] <= s[1] and s[2] <= o[2] and (o[2] - o[1]) > (s[2] - s[1])
+                                            for o in spans)]
+
+    def any_match(self, folded: str) -> bool:
+        p = _all_terms(self)
+        return bool(p and p.search(folded))
+
+
+@lru_cache(maxsize=64)
+def _all_terms(lexicon: Lexicon) -> re.Pattern | None:
+    return term_pattern(tuple(t for ts in lexicon.terms.values() for t in ts))
+
+
+def _concept_terms(concept: Concept, related: bool) -> list[str]:
+    return concept.all_terms + (list(concept.related) if related else [])
+
+
+def _where(protocol: Protocol) -> str:
+    return str(protocol.path) if protocol.path else "<protocol>"
+
+
+def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) -> list[Definition]:
+    """Definitions of the lexicon's concepts in one sentence (one per concept at most).
+
+    >>> lex = Lexicon({"nocebo": ("nocebo", "nocebo effect")})
+    >>> [d.pattern for d in find_definitions("The nocebo effect is defined as harm from negative expectations.", lex)]
+    ['defined_as']
+    """
+    if not lexicon.any_match(fold(sentence)):
+        return []
+    folded, index = fold_map(sentence)
+    spans = lexicon.matches(folded)
+    if not spans:
+        return []
+    text = light(sentence)
+    cue_ok: dict[int, bool] = {}
+    found: dict[str, Definition] = {}
+    for concept, fs, fe in spans:
+        if concept in found:
+            continue
+        start, end = index[fs], index[fe - 1] + 1
+        if _in_proper_name(sentence, start):
+            continue
+        pre, post = text[max(0, start - 300):start], text[end:]
+        for n, pat in enumerate(PATTERNS):
+            if pat.cue is not None:
+                if n not in cue_ok:
+                    cue_ok[n] = bool(pat.cue.search(text))
+                if not cue_ok[n]:
+                    continue
+            if pat.pre is not None and not pat.pre.search(pre):
+                continue
+            m = None
+            if pat.post is not None:
+                m = pat.post.match(post)
+                if m is None:
+                    continue
+            if pat.subject and not _is_subject(pre):
+                continue
+            if pat.np and m is not None and not _np_ok(m.group("np")):
+                continue
+            lang = detect_language(sentence, lang_hint, among=pat.langs) if len(pat.langs) > 1 else pat.langs[0]
+            found[concept] = Definition(concept=concept, term=sentence[start:end], sentence=sentence,
+                                        pattern=pat.name, lang=lang, cited="; ".join(cited_sources(sentence)))
+            break
+    return list(found.values())
+
+
+def find_in_text(text: str, lexicon: Lexicon, fulltext: bool = False, lang_hint: str | None = None) -> list[Definition]:
+    """Definitions in a title, abstract or full text, with their sentence positions."""
+    if not text or not lexicon.any_match(fold(text)):
+        return []
+    out = []
+    for i, sentence in enumerate(split_sentences(text, fulltext)):
+        for d in find_definitions(sentence, lexicon, lang_hint):
+            d.position = i
+            out.append(d)
+    return out

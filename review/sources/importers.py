@@ -1,0 +1,597 @@
+"""Read bibliographic files into :class:`~review.core.records.Record`: RIS, BibTeX, CSV/TSV, OpenAlex.
+
+Every record keeps where it came from (``Source(kind, path, locator)``): the line of
+its RIS reference, CSV row or BibTeX entry, with the input's own ID in the locator.
+Malformed input gives an :class:`InputError` naming the file, the line and the
+problem. ``lenient=True`` skips a bad entry instead and lists it, with its reason,
+in :attr:`ImportResult.skipped` (and, through :func:`import_files`, in the store):
+nothing is ever dropped silently.
+
+Record ids: the short OpenAlex id for OpenAlex input, else
+``stable_id(<absolute path>, <input ID or position>)``, so importing the same file
+again adds no new records.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from review.core.records import Author, Record, Source
+from review.core.text import normalize_doi, normalize_pmid, short_openalex_id, stable_id
+from review.sources.openalex_json import from_openalex
+from review.core.errors import InputError
+
+FORMATS = ("ris", "bibtex", "csv", "openalex")
+MAX_FIELD = 100_000  # characters; a longer title or author field is a broken file, not a record
+_LIMITS = {"title": 4_000, "authors": 100_000, "venue": 1_000, "year": 40, "doi": 400}
+
+
+
+
+@dataclass
+class ImportResult:
+    """Records read from one file.
+
+    ``keys`` are the input's own record ids (CSV ``ID`` column, BibTeX entry key,
+    RIS ``ID`` tag or position, OpenAlex id), parallel to ``records``.
+    """
+
+    path: str
+    format: str
+    records: list[Record] = field(default_factory=list)
+    raws: list[Any] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"file": self.path, "format": self.format, "records": len(self.records),
+                "skipped": len(self.skipped), "skipped_entries": self.skipped}
+
+
+class _Collector:
+    """Collects records; in strict mode the first problem raises, in lenient mode it is listed."""
+
+    def __init__(self, path: Path, fmt: str, lenient: bool):
+        self.path, self.lenient = path, lenient
+        self.result = ImportResult(str(path), fmt)
+        self._abs = str(path.resolve())
+        self._seen: dict[str, str] = {}
+
+    def problem(self, where: str, reason: str) -> None:
+        reason = " ".join(reason.split())  # one line, whatever the input held
+        if not self.lenient:
+            raise InputError(f"{self.path}:{where}: {reason}")
+        self.result.skipped.append({"file": str(self.path), "locator": where, "reason": reason})
+
+    def add(self, rec: Record, raw: Any, key: str, where: str) -> None:
+        """Add a converted record; ``key`` is the input's own id (or position)."""
+        if key in self._seen:
+            self.problem(where, f"duplicate ID {key!r} (first used at {self._seen[key]}); IDs must be unique "
+                                "within a file")
+            return
+        self._seen[key] = where
+        self.result.records.append(rec)
+        self.result.raws.append(raw)
+        self.result.keys.append(key)
+
+    def record_id(self, key: str) -> str:
+        return stable_id(self._abs, key)
+
+
+# -- reading text -----------------------------------------------------------------------------
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"{path}: file is empty")
+    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not {encoding} (byte 0x{data[e.start]:02x}); save the file as UTF-8 "
+                         f"or give its encoding (--encoding latin-1)") from None
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {encoding!r}") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{path}:{line}: contains NUL bytes (a binary file, or UTF-16?); save it as UTF-8 text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def detect_format(path: str | Path) -> str:
+    """``ris``, ``bibtex``, ``csv`` or ``openalex`` from the file name, else from its first bytes."""
+    path = Path(path)
+    name = path.name.lower()
+    for suffix in (".gz", ".zip"):
+        if name.endswith(suffix):
+            return "openalex"
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    by_ext = {"ris": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv",
+              "tsv": "csv", "tab": "csv", "json": "openalex", "jsonl": "openalex", "ndjson": "openalex"}
+    if ext in by_ext:
+        return by_ext[ext]
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    head = path.read_bytes()[:4096].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if re.match(r"[A-Z][A-Z0-9]  -", head):
+        return "ris"
+    if head.startswith("@") or re.search(r"^@\w+\s*[{(]", head, re.M):
+        return "bibtex"
+    if head[:1] in "[{":
+        return "openalex"
+    if "," in head.split("\n", 1)[0] or "\t" in head.split("\n", 1)[0]:
+        return "csv"
+    raise InputError(f"{path}: cannot tell the format (RIS, BibTeX, CSV or OpenAlex JSON); name it with --format")
+
+
+# -- common conversion helpers ------------------------------------------------------------------
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2}|2100)(?!\d)")
+
+
+def _year(value: Any) -> int | None:
+    """A year from ``2020``, ``"2020/05/01"``, ``"May 2020"``; None if empty; ValueError if not a year."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    s = str(value).strip()
+    if not s:
+        return None
+    m = _YEAR.search(s)
+    if not m:
+        raise ValueError(f"year {s[:40]!r} is not a year")
+    return int(m.group(1))
+
+
+def _clean(value: Any) -> str:
+    if not value:
+        return ""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value if v)
+    return " ".join(str(value).split())
+
+
+def _pages(first: Any, last: Any = None) -> str:
+    first, last = _clean(first), _clean(last)
+    if first and last and first != last and "-" not in first:
+        return f"{first}-{last}"
+    return first or last
+
+
+_INITIALS = re.compile(r"^[A-Z][A-Za-z]?\.?(?:[ -]?[A-Z]\.?){0,3}$")
+
+
+def split_authors(value: Any) -> list[str]:
+    """Author names from a list or from one string in any common export style.
+
+    ``"Smith, J and Lee, K"`` (BibTeX), ``"Smith, J.; Lee, K."`` (Scopus, WoS),
+    ``"Smith J, Lee K"`` (Vancouver, PubMed) and ``"Smith J., Lee K."`` (old Scopus).
+    """
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in split_authors(v)] if any(";" in str(v) for v in value) \
+            else [_clean(v) for v in value if _clean(v)]
+    s = _clean(value)
+    if not s:
+        return []
+    if re.search(r"\sand\s", s) and (";" not in s):
+        parts = re.split(r"\s+and\s+", s)
+    elif ";" in s:
+        parts = s.split(";")
+    elif "," in s:
+        parts = [p.strip() for p in s.split(",")]
+        # "Smith J, Lee K" or "Smith J., Lee K.": every part ends with initials -> one author per part.
+        if not (len(parts) > 1 and all(" " in p and _INITIALS.match(p.rsplit(" ", 1)[1]) for p in parts if p)):
+            parts = [s]  # "Smith, John": one author, surname first
+    else:
+        parts = [s]
+    return [p.strip() for p in parts if p.strip() and p.strip().lower() not in ("et al", "et al.", "others")]
+
+
+def _check_lengths(values: dict[str, Any]) -> str | None:
+    for key, limit in _LIMITS.items():
+        v = values.get(key)
+        if not v:
+            continue
+        n = len(v) if isinstance(v, str) else sum(len(str(x)) for x in v) if isinstance(v, list) else 0
+        if n > limit:
+            return f"field {key} is {n:,} characters long (limit {limit:,}); the file is probably broken here"
+    return None
+
+
+def _keywords(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [k for k in re.split(r"\s*[;|]\s*", _clean(value)) if k]
+    return [_clean(k) for k in value if k]
+
+
+def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
+    """Record from plain field values (already mapped to our names); ValueError on bad values."""
+    too_long = _check_lengths(values)
+    if too_long:
+        raise ValueError(too_long)
+    year = _year(values.get("year"))
+    if year is not None and not 1000 <= year <= 2100:
+        raise ValueError(f"year {year} out of range")
+    title = _clean(values.get("title"))
+    doi_raw = _clean(values.get("doi"))
+    doi = normalize_doi(doi_raw)
+    if doi_raw and not doi:
+        raise ValueError(f"doi {doi_raw[:60]!r} is not a DOI (expected 10.xxxx/...)")
+    if not (title or doi or values.get("authors") or _clean(values.get("venue"))):
+        raise ValueError("empty record: no title, DOI, authors or journal")
+    oa = _clean(values.get("openalex_id"))
+    return Record(
+        id=rid,
+        title=title,
+        abstract=str(values.get("abstract") or "").strip(),
+        authors=[Author(name=n) for n in split_authors(values.get("authors"))],
+        year=year,
+        venue=_clean(values.get("venue")),
+        volume=_clean(values.get("volume")),
+        issue=_clean(values.get("issue")),
+        pages=_pages(values.get("pages") or values.get("first_page"), None if values.get("pages")
+                     else values.get("last_page")),
+        type=_clean(values.get("type")).lower(),
+        language=_clean(values.get("language")),
+        doi=doi,
+        openalex_id=short_openalex_id(oa) if oa else None,
+        pmid=normalize_pmid(_clean(values.get("pmid"))),
+        isbn=_clean(values.get("isbn")),
+        publisher=_clean(values.get("publisher")),
+        url=_clean(values.get("url")),
+        keywords=_keywords(values.get("keywords")),
+        sources=[source],
+    )
+
+
+# -- RIS --------------------------------------------------------------------------------------
+_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
+
+
+def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
+    """``(first line number, lines)`` per reference, by ``TY`` … ``ER``; stray text is a problem."""
+    start, lines = 0, []
+    for n, line in enumerate(text.split("\n"), 1):
+        m = _RIS_TAG.match(line)
+        tag = m.group(1) if m else None
+        if not start:
+            if tag == "TY":
+                start, lines = n, [line]
+            elif line.strip():
+                col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} "
+                                    "(a reference starts with the tag TY)")
+            continue
+        if tag == "TY":
+            col.problem(f"{start}", f"reference has no end tag ER before the next TY at line {n}")
+            start, lines = n, [line]
+        elif tag == "ER":
+            yield start, lines
+            start, lines = 0, []
+        else:
+            lines.append(line)
+    if start:
+        col.problem(f"{start}", "file ends inside this reference (no end tag ER); the file may be truncated")
+
+
+def read_ris(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -> ImportResult:
+    """Read a RIS file (Scopus, Web of Science, PubMed, Zotero, EndNote exports).
+
+    Raises
+    ------
+    InputError
+        For a malformed file or reference (strict mode), naming file and line.
+    """
+    import rispy
+
+    path = Path(path)
+    col = _Collector(path, "ris", lenient)
+    text = _read_text(path, encoding)
+    position = 0
+    for start, lines in _ris_entries(text, col):
+        position += 1
+        raw = "\n".join(lines + ["ER  - "])
+        try:
+            parsed = rispy.loads(raw)
+            if len(parsed) != 1:
+                raise ValueError("could not be parsed")
+            e = parsed[0]
+        except Exception as err:  # rispy raises assorted errors on odd lines
+            col.problem(f"{start}", f"RIS reference could not be parsed ({err})")
+            continue
+        key = _clean(e.get("id")) or str(position)
+        values = _ris_values(e)
+        locator = f"{start}" + (f" ID={_clean(e.get('id'))}" if e.get("id") else f" #{position}")
+        try:
+            rec = _build(values, Source("ris", str(path), locator), col.record_id(key))
+        except ValueError as err:
+            col.problem(f"{start}", f"reference {key}: {err}")
+            continue
+        col.add(rec, raw, key, f"{start}")
+    return _finish(col)
+
+
+def _ris_values(e: dict[str, Any]) -> dict[str, Any]:
+    first = lambda *keys: next((e[k] for k in keys if e.get(k)), "")  # noqa: E731
+    db = _clean(e.get("name_of_database")).lower()
+    an = _clean(e.get("accession_number"))
+    pmid = an if an.isdigit() and ("pubmed" in db or "medline" in db) else ""
+    year = first("year", "publication_year", "date")
+    return {
+        "title": first("title", "primary_title", "translated_title", "short_title"),
+        "abstract": first("abstract", "notes_abstract"),
+        "authors": e.get("authors") or e.get("first_authors") or [],
+        "year": year,
+        "venue": first("journal_name", "secondary_title", "alternate_title3", "alternate_title1",
+                       "alternate_title2"),
+        "volume": e.get("volume"), "issue": e.get("number"),
+        "first_page": e.get("start_page"), "last_page": e.get("end_page"),
+        "doi": e.get("doi"), "pmid": pmid,  # SN is the ISBN of a book or chapter, else an ISSN
+        "isbn": e.get("issn") if str(e.get("type_of_reference", "")).upper() in ("BOOK", "CHAP", "EDBOOK") else "",
+        "publisher": e.get("publisher"), "url": (e.get("urls") or [""])[0],
+        "type": e.get("type_of_reference"), "language": e.get("language"), "keywords": e.get("keywords") or [],
+    }
+
+
+# -- BibTeX -----------------------------------------------------------------------------------
+def read_bibtex(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -> ImportResult:
+    """Read a BibTeX file (bibtexparser 2); LaTeX accents are decoded."""
+    import bibtexparser
+    from bibtexparser import middlewares as mw
+    from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
+
+    path = Path(path)
+    col = _Collector(path, "bibtex", lenient)
+    text = _read_text(path, encoding)
+    logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
+    lib = bibtexparser.parse_string(text, append_middleware=[mw.LatexDecodingMiddleware()])
+    problems = []
+    for b in lib.failed_blocks:
+        line = (b.start_line or 0) + 1
+        if isinstance(b, DuplicateBlockKeyBlock):
+            problems.append((line, f"duplicate entry key {b.key!r}; keys must be unique"))
+        elif isinstance(b, DuplicateFieldKeyBlock):
+            names = str(b.error).split("'")[1] if "'" in str(b.error) else "?"
+            problems.append((line, f"entry has the field {names!r} twice"))
+        elif isinstance(b, ParsingFailedBlock):
+            reason = getattr(b.error, "abort_reason", "") or str(b.error) or "syntax error"
+            problems.append((line, f"BibTeX syntax error: {reason.strip()} (entry {' '.join(b.raw.split())[:40]!r})"))
+        else:
+            problems.append((line, f"could not be read ({b.error})"))
+    entries = sorted(((e.start_line or 0) + 1, e) for e in lib.entries)
+    events = sorted([(ln, "problem", p) for ln, p in problems] + [(ln, "entry", e) for ln, e in entries],
+                    key=lambda t: t[0])
+    for line, kind, item in events:
+        if kind == "problem":
+            col.problem(f"{line}", item)
+            continue
+        e = item
+        f = {k.lower(): v.value for k, v in e.fields_dict.items()}
+        values = {
+            "title": _strip_braces(f.get("title")), "abstract": _strip_braces(f.get("abstract")),
+            "authors": split_authors(_strip_braces(f.get("author") or f.get("editor"))),
+            "year": f.get("year") or f.get("date"),
+            "venue": _strip_braces(f.get("journal") or f.get("journaltitle") or f.get("booktitle")
+                                   or f.get("series")),
+            "volume": f.get("volume"), "issue": f.get("number") or f.get("issue"), "pages": f.get("pages"),
+            "doi": f.get("doi"), "pmid": f.get("pmid"), "isbn": f.get("isbn"), "publisher": f.get("publisher"),
+            "url": f.get("url"), "type": e.entry_type, "language": f.get("language") or f.get("langid"),
+            "keywords": f.get("keywords"), "openalex_id": f.get("openalex") or f.get("openalex_id"),
+        }
+        for k in ("year", "volume", "issue", "pages", "doi", "pmid", "keywords", "isbn", "publisher", "url",
+                  "language", "openalex_id"):
+            values[k] = _strip_braces(values[k])
+        try:
+            rec = _build(values, Source("bibtex", str(path), f"{line} {e.key}"), col.record_id(e.key))
+        except ValueError as err:
+            col.problem(f"{line}", f"entry {e.key}: {err}")
+            continue
+        col.add(rec, e.raw, e.key, f"{line}")
+    return _finish(col)
+
+
+def _strip_braces(value: Any) -> str:
+    if value is None:
+        return ""
+    s = str(value)
+    return re.sub(r"\s+", " ", s.replace("{", "").replace("}", "")).strip()
+
+
+# -- CSV --------------------------------------------------------------------------------------
+#: Our field -> header names recognised (compared case- and space-insensitively), in order of preference.
+#: Covers Scopus, Web of Science (tab-delimited tags), ASReview, bib-dedupe/CoLRev, Zotero and PubMed exports.
+CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "record_id", "key", "ut", "ut (unique wos id)", "eid", "unique-id", "accession number"),
+    "title": ("title", "ti", "article title", "document title", "primary_title", "display_name"),
+    "abstract": ("abstract", "ab", "abstract note", "abstractnote"),
+    "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors"),
+    "year": ("year", "py", "publication year", "publication_year", "pubyear", "date", "publication date"),
+    "venue": ("journal", "source title", "so", "secondary_title", "journal_name", "publication title", "venue",
+              "source", "booktitle", "container-title", "journal/book", "jt", "ta"),
+    "volume": ("volume", "vl", "vol"),
+    "issue": ("issue", "number", "is", "no"),
+    "pages": ("pages", "page", "pp", "pg"),
+    "first_page": ("page start", "bp", "start_page", "first_page", "startpage"),
+    "last_page": ("page end", "ep", "end_page", "last_page", "endpage"),
+    "article_number": ("art. no.", "ar", "article number"),
+    "doi": ("doi", "di"),
+    "pmid": ("pmid", "pubmed id", "pm", "pubmed_id"),
+    "openalex_id": ("openalex_id", "openalex id", "openalex"),
+    "isbn": ("isbn", "bn"),
+    "publisher": ("publisher", "pu"),
+    "url": ("url", "link"),
+    "type": ("entrytype", "type", "document type", "pt", "item type", "type_of_reference", "dt"),
+    "language": ("language", "la", "language of original document"),
+    "keywords": ("keywords", "author keywords", "de", "manual tags"),
+}
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"\s+", " ", (h or "").strip().lstrip("\ufeff").strip('"').lower())
+
+
+def csv_column_map(header: list[str], columns: dict[str, str] | None = None, where: str = "") -> dict[str, list[int]]:
+    """Map our field names to column positions in ``header``, best first.
+
+    A field may have several columns (``journal`` then ``booktitle``): the first
+    non-empty one in a row wins. ``columns`` (field -> header name) overrides the
+    built-in names of :data:`CSV_COLUMNS`.
+    """
+    norm = [_norm_header(h) for h in header]
+    seen: dict[str, int] = {}
+    for i, h in enumerate(norm):
+        if h and h in seen:
+            raise InputError(f"{where}:1: the header has the column {header[i]!r} twice; rename one")
+        seen[h] = i
+    out: dict[str, list[int]] = {}
+    for fld, name in (columns or {}).items():
+        if fld not in CSV_COLUMNS:
+            raise InputError(f"unknown field {fld!r} in the column mapping; fields: {', '.join(CSV_COLUMNS)}")
+        if _norm_header(name) not in seen:
+            raise InputError(f"{where}:1: no column {name!r} (mapped to {fld}); columns are: "
+                             f"{', '.join(h for h in header if h)[:300]}")
+        out[fld] = [seen[_norm_header(name)]]
+    used = {i for cols in out.values() for i in cols}
+    for fld, names in CSV_COLUMNS.items():
+        if fld not in out:
+            cols = [seen[n] for n in names if n in seen and seen[n] not in used]
+            if cols:
+                out[fld] = cols[:1] if fld == "id" else cols
+                used.update(out[fld])
+    if "title" not in out and "doi" not in out:
+        raise InputError(f"{where}:1: no title or DOI column (looked for {', '.join(CSV_COLUMNS['title'][:4])}, "
+                         f"doi); name yours with --column title=NAME")
+    return out
+
+
+def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | None = None,
+             encoding: str = "utf-8", delimiter: str | None = None) -> ImportResult:
+    """Read a CSV or tab-separated export; columns are found by name (see :data:`CSV_COLUMNS`).
+
+    Parameters
+    ----------
+    columns : dict, optional
+        Our field name -> the file's header name, for columns with unusual names.
+    delimiter : str, optional
+        Default: guessed from the header line (comma, semicolon or tab).
+    """
+    path = Path(path)
+    col = _Collector(path, "csv", lenient)
+    text = _read_text(path, encoding)
+    first_line = text.split("\n", 1)[0]
+    if delimiter is None:
+        counts = {d: first_line.count(d) for d in ("\t", ",", ";")}
+        delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
+    csv.field_size_limit(MAX_FIELD * 10)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise InputError(f"{path}:1: header line is not valid CSV ({e})") from None
+    cmap = csv_column_map(header, columns, str(path))
+    id_col = cmap["id"][0] if "id" in cmap else None
+    single = [(f, c) for f, c in cmap.items() if len(c) == 1]
+    multi = [(f, c) for f, c in cmap.items() if len(c) > 1]
+    position = 0
+    line = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            msg = str(e)
+            if "field larger" in msg:
+                msg = f"a field is longer than {MAX_FIELD * 10:,} characters (an unclosed quote?)"
+            elif "unexpected end of data" in msg or "EOF" in msg:
+                msg = "file ends inside a quoted field (an unclosed quote?); the file may be truncated"
+            col.problem(f"{start}", f"not valid CSV: {msg}")
+            if not lenient:
+                break
+            # csv cannot resynchronise inside a broken quote: the rest of the file is not trustworthy
+            col.problem(f"{start}", "rows after this line were not read (broken quoting)")
+            break
+        line = start
+        if not "".join(row).strip():
+            continue
+        position += 1
+        if len(row) != len(header):
+            hint = "quote or delimiter" if len(row) > len(header) else "line break or missing field"
+            col.problem(f"{line}", f"row has {len(row)} fields, the header has {len(header)} (a stray {hint}?)")
+            continue
+        values = {fld: row[cols[0]] for fld, cols in single}
+        for fld, cols in multi:
+            values[fld] = next((row[i] for i in cols if row[i].strip()), "")
+        if not values.get("pages") and values.get("article_number") and not values.get("first_page"):
+            values["pages"] = values["article_number"]
+        key = row[id_col].strip() if id_col is not None and row[id_col].strip() else str(position)
+        locator = f"{line}" + (f" ID={key}" if id_col is not None and row[id_col].strip() else f" #{position}")
+        try:
+            rec = _build(values, Source("csv", str(path), locator), col.record_id(key))
+        except ValueError as err:
+            col.problem(f"{line}", f"row {key}: {err}")
+            continue
+        col.add(rec, dict(zip(header, row)), key, f"{line}")
+    return _finish(col)
+
+
+# -- OpenAlex ---------------------------------------------------------------------------------
+def read_openalex(path: str | Path, lenient: bool = False) -> ImportResult:
+    """Read OpenAlex works (JSON array, JSONL, API page, ``.gz``, ``.zip``) via :mod:`review.sources.snapshot`."""
+    from review.sources.snapshot import iter_works
+    from review.core.errors import SnapshotError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    col = _Collector(path, "openalex", lenient)
+    try:
+        for loc, work in iter_works(path):
+            try:
+                if not isinstance(work, dict):
+                    raise ValueError(f"expected a work object, got {type(work).__name__}")
+                rec = from_openalex(work, Source("openalex", str(path), loc))
+            except (ValueError, TypeError, AttributeError) as err:
+                col.problem(loc.lstrip(":"), f"not a usable OpenAlex work ({err})")
+                continue
+            col.add(rec, work, rec.id, loc.lstrip(":"))
+    except SnapshotError as e:
+        raise InputError(str(e)) from None
+    return _finish(col)
+
+
+def _finish(col: _Collector) -> ImportResult:
+    if not col.result.records and not col.result.skipped:
+        raise InputError(f"{col.path}: no records found in this {col.result.format} file")
+    return col.result
+
+
+READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": read_openalex}
+
+
+def read_file(path: str | Path, format: str | None = None, lenient: bool = False,
+              columns: dict[str, str] | None = None, encoding: str = "utf-8") -> ImportResult:
+    """Read one file of any supported format (``format`` guessed from the name or content if None)."""
+    fmt = (format or detect_format(path)).lower()
+    if fmt in ("bib", "bibtex"):
+        fmt = "bibtex"
+    if fmt not in READERS:
+        raise InputError(f"{path}: unknown format {format!r}; formats: {', '.join(FORMATS)}")
+    if fmt == "csv":
+        return read_csv(path, lenient=lenient, columns=columns, encoding=encoding)
+    if fmt == "openalex":
+        return read_openalex(path, lenient=lenient)
+    return READERS[fmt](path, lenient=lenient, encoding=encoding)

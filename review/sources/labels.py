@@ -1,0 +1,42 @@
+"""Label files: screening labels (openalex_id,label_included) and labelled definition sentences."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator
+
+from review.core.text import short_openalex_id
+from review.core.errors import ScreeningError
+
+
+# -- the pipeline stage -----------------------------------------------------------------------------
+def read_labels(path: str | Path) -> dict[str, int]:
+    """``{OpenAlex id: 0/1}`` from a labels CSV with ``openalex_id`` and ``label_included`` columns.
+
+    Rows without an OpenAlex id are skipped (a record OpenAlex did not know cannot be matched);
+    a work listed twice counts as included if either row says so.
+    """
+    path = Path(path)
+    out: dict[str, int] = {}
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = {"openalex_id", "label_included"} - set(reader.fieldnames or [])
+        if missing:
+            raise ScreeningError(f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                                 "expected openalex_id,label_included")
+        for line, row in enumerate(reader, start=2):
+            raw_id = (row["openalex_id"] or "").strip()
+            lab = (row["label_included"] or "").strip()
+            oid = short_openalex_id(raw_id)
+            if lab not in ("0", "1") or (raw_id and not oid):
+                raise ScreeningError(f"{path}:{line}: need an OpenAlex id (W…) and label_included 0 or 1, got "
+                                     f"{raw_id!r}, {lab!r}")
+            if oid:
+                out[oid] = max(out.get(oid, 0), int(lab))
+    return out
+
+
+def iter_labelled(path: str | Path) -> Iterator[dict[str, str]]:
+    """Rows of a labelled evaluation CSV (``sentence, is_definition, concept, …``)."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(fh)

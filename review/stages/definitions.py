@@ -1,0 +1,212 @@
+"""Definitions stage: find definitions in the stored records and full texts, store them, cluster, compare and map them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from tqdm.auto import tqdm
+
+from review.core.protocol import Protocol
+from review.core.store import Store, now
+from review.definitions.extract import Definition, Lexicon, _where
+from review.core.errors import DefinitionsError
+from review.definitions.cluster import cluster
+from review.definitions.compare import dimensions
+from review.definitions.concept_map import _node_link, build_map
+from review.definitions.extract import find_in_text
+from review.definitions.patterns import PATTERNS
+from review.definitions.sentences import split_sentences
+from review.sources.fulltext import read_fulltext
+from review.writers.definitions import format_clusters, write_comparison
+from review.definitions.extract import FIELDS
+from review.definitions.compare import compare
+
+
+def add_fulltext(store: Store, record_id: str, path: str | Path) -> dict[str, Any]:
+    """Store the full text of a record (replacing an earlier one) and return a short summary."""
+    rid = _resolve_record(store, record_id)
+    text = read_fulltext(path)
+    with store.transaction():
+        store.conn.execute(
+            "INSERT OR REPLACE INTO fulltexts(record_id, path, text, status, ts) VALUES (?,?,?,?,?)",
+            (rid, str(Path(path).resolve()), text, "retrieved", now()))
+    store.log("fulltext", "added", record_id=rid, data={"path": str(path), "chars": len(text)})
+    return {"record_id": rid, "path": str(path), "chars": len(text), "sentences": len(split_sentences(text, True))}
+
+
+def _resolve_record(store: Store, record_id: str) -> str:
+    from review.core.text import normalize_doi, short_openalex_id
+
+    rid = record_id.strip()
+    if store.record(rid) is not None:
+        return rid
+    oa = short_openalex_id(rid)
+    if oa and store.record(oa) is not None:
+        return oa
+    doi = normalize_doi(rid)
+    if doi:
+        row = store.query("SELECT id FROM records WHERE doi=?", (doi,))
+        if row:
+            return row[0]["id"]
+    raise DefinitionsError(f"record {record_id!r} is not in the store {store.path}; give a record id (e.g. W2741809807) or DOI "
+                           "of a stored record")
+
+
+# -- the stage ----------------------------------------------------------------------------------------
+_SETTING_KEYS = {"concepts", "fields", "related", "only_included", "cluster_method", "k_min", "k_max",
+                 "min_cluster_size", "seed", "mask_concepts", "dimensions"}
+
+
+def _settings(protocol: Protocol) -> dict[str, Any]:
+    s = protocol.settings.get("definitions", {})
+    where = _where(protocol)
+    unknown = sorted(set(s) - _SETTING_KEYS)
+    if unknown:
+        from review.core.protocol import _Checker
+
+        line = _Checker(protocol.text, where).line_of(("definitions", unknown[0]))
+        raise DefinitionsError(f"{where}{f':{line}' if line else ''}: unknown key 'definitions.{unknown[0]}'; "
+                               f"expected one of {', '.join(sorted(_SETTING_KEYS))}")
+    fields = s.get("fields", list(FIELDS))
+    if not isinstance(fields, list) or any(f not in FIELDS for f in fields):
+        raise DefinitionsError(f"{where}: key 'definitions.fields': expected a list of {', '.join(FIELDS)}")
+    for key in ("related", "only_included"):
+        if key in s and not isinstance(s[key], bool):
+            raise DefinitionsError(f"{where}: key 'definitions.{key}': expected true or false, got {s[key]!r}")
+    return {"fields": fields, "related": s.get("related", False), "only_included": s.get("only_included", False)}
+
+
+def extract(store: Store, protocol: Protocol, progress: bool = True) -> list[Definition]:
+    """Definitions in the store's unique records (titles, abstracts) and added full texts; nothing is written."""
+    cfg = _settings(protocol)
+    lexicon = Lexicon.from_protocol(protocol, related=cfg["related"])
+    ids = store.record_ids(unique=True)
+    if cfg["only_included"]:
+        from review.core.queries import final_decisions
+
+        included = {r for r, d in final_decisions(store, "title_abstract").items() if d == "include"}
+        ids = [i for i in ids if i in included]
+    fulltexts = {}
+    if "fulltext" in cfg["fields"]:
+        fulltexts = {r["record_id"]: r["text"] for r in store.query(
+            "SELECT record_id, text FROM fulltexts WHERE status='retrieved' AND text IS NOT NULL")}
+    out: list[Definition] = []
+    for rec in tqdm(store.records(ids), total=len(ids), desc="definitions", unit="rec", disable=not progress):
+        parts = [(f, getattr(rec, f)) for f in ("title", "abstract") if f in cfg["fields"]]
+        if rec.id in fulltexts:
+            parts.append(("fulltext", fulltexts[rec.id]))
+        for field, text in parts:
+            for d in find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=rec.language or None):
+                d.record_id, d.field, d.year = rec.id, field, rec.year
+                out.append(d)
+    return out
+
+
+def save(store: Store, protocol: Protocol, definitions: list[Definition], info: dict | None = None) -> int:
+    """Store definitions as a new run, replacing the previous runs' rows for this protocol; returns the run id."""
+    from review.core.provenance import tool_versions
+
+    run_id = store.start_run("definitions", protocol.id, query={"patterns": sorted({p.name for p in PATTERNS})},
+                             protocol_hash=protocol.hash, tool_versions=tool_versions())
+    ts = now()
+    with store.transaction():
+        store.conn.execute("DELETE FROM definitions WHERE run_id IN (SELECT id FROM runs WHERE kind='definitions' AND label=?)"
+                           " AND run_id != ?", (protocol.id, run_id))
+        for d in definitions:
+            cur = store.conn.execute(
+                "INSERT INTO definitions(record_id, concept, sentence, field, position, pattern, cited, lang, run_id, ts)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (d.record_id, d.concept, d.sentence, d.field, d.position, d.pattern, d.cited or None, d.lang, run_id, ts))
+            d.id = int(cur.lastrowid)
+    store.finish_run(run_id, n_records=len({d.record_id for d in definitions}), info=info or {"definitions": len(definitions)})
+    return run_id
+
+
+def load(store: Store, protocol: Protocol | None = None) -> list[Definition]:
+    """Stored definitions (of the protocol's latest run, or of every run), with the records' years."""
+    sql = ("SELECT d.*, r.year FROM definitions d LEFT JOIN records r ON r.id = d.record_id")
+    params: list[Any] = []
+    if protocol is not None:
+        sql += " WHERE d.run_id = (SELECT MAX(id) FROM runs WHERE kind='definitions' AND label=? AND status='done')"
+        params.append(protocol.id)
+    rows = store.query(sql + " ORDER BY d.id", params)
+    return [Definition(concept=r["concept"], term="", sentence=r["sentence"], pattern=r["pattern"] or "",
+                       lang=r["lang"] or "", cited=r["cited"] or "", record_id=r["record_id"], field=r["field"],
+                       position=r["position"] or 0, year=r["year"], id=r["id"]) for r in rows]
+
+
+def run(store: Store, protocol: Protocol, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """The definitions stage: extract, store, cluster, compare, map (and write files to ``out_dir``)."""
+    from review.stages import definitions as concepts
+
+    defs = extract(store, protocol, progress=progress)
+    by_concept: dict[str, int] = {}
+    for d in defs:
+        by_concept[d.concept] = by_concept.get(d.concept, 0) + 1
+    run_id = save(store, protocol, defs, info={"definitions": len(defs), "by_concept": by_concept})
+    analysis = concepts.analyse(store, protocol, definitions=defs, out_dir=out_dir, progress=progress)
+    return {"run_id": run_id, "definitions": len(defs), "records": len({d.record_id for d in defs}),
+            "by_concept": by_concept, **analysis["summary"]}
+
+
+# -- settings ------------------------------------------------------------------------------------
+def settings(protocol: Protocol) -> dict[str, Any]:
+    """Clustering and comparison settings from ``[definitions]``, checked."""
+    s = protocol.settings.get("definitions", {})
+    where = _where(protocol)
+    out = {"cluster_method": s.get("cluster_method", "tfidf"), "k_min": s.get("k_min", 2), "k_max": s.get("k_max", 8),
+           "min_cluster_size": s.get("min_cluster_size", 3), "seed": s.get("seed", 0),
+           "mask_concepts": s.get("mask_concepts", True)}
+    if out["cluster_method"] not in ("tfidf", "embeddings"):
+        raise DefinitionsError(f"{where}: key 'definitions.cluster_method': expected \"tfidf\" or \"embeddings\", "
+                               f"got {out['cluster_method']!r}")
+    for key in ("k_min", "k_max", "min_cluster_size", "seed"):
+        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < (0 if key == "seed" else 1):
+            raise DefinitionsError(f"{where}: key 'definitions.{key}': expected a positive integer, got {out[key]!r}")
+    if out["k_min"] < 2 or out["k_max"] < out["k_min"]:
+        raise DefinitionsError(f"{where}: key 'definitions.k_max': need 2 <= k_min <= k_max "
+                               f"(got k_min={out['k_min']}, k_max={out['k_max']})")
+    if not isinstance(out["mask_concepts"], bool):
+        raise DefinitionsError(f"{where}: key 'definitions.mask_concepts': expected true or false")
+    out["dimensions"] = dimensions(protocol)
+    return out
+
+
+# -- the whole analysis --------------------------------------------------------------------------------
+def analyse(store: Store, protocol: Protocol, definitions: list[Definition] | None = None,
+            out_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Cluster, compare and map the protocol's definitions; store artifacts; write files to ``out_dir``."""
+    cfg = settings(protocol)
+    defs = definitions if definitions is not None else load(store, protocol)
+    lexicon = Lexicon.from_protocol(protocol)
+    labels = {c.key: c.label for c in protocol.concepts}
+    clustering = cluster(defs, lexicon, method=cfg["cluster_method"], k_min=cfg["k_min"], k_max=cfg["k_max"],
+                         min_cluster_size=cfg["min_cluster_size"], seed=cfg["seed"], mask_concepts=cfg["mask_concepts"])
+    table = compare(defs, cfg["dimensions"], concepts=list(lexicon.terms), labels=labels, lexicon=lexicon)
+    G = build_map(defs, clustering, table, lexicon, labels)
+    store.put_artifact("definition_clusters", clustering.to_dict(), kind="definitions", protocol_hash=protocol.hash)
+    store.put_artifact("concept_comparison", table, kind="definitions", protocol_hash=protocol.hash)
+    store.put_artifact("concept_map", _node_link(G), kind="network", protocol_hash=protocol.hash)
+    files: dict[str, str] = {}
+    if out_dir is not None:
+        from review.writers.definitions import write_csv
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files["definitions"] = str(write_csv(defs, out / "definitions.csv"))
+        (out / "clusters.json").write_text(json.dumps(clustering.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        (out / "clusters.md").write_text(format_clusters(clustering, labels, markdown=True), encoding="utf-8")
+        files["clusters"] = str(out / "clusters.json")
+        files["clusters_md"] = str(out / "clusters.md")
+        files.update({k: str(v) for k, v in write_comparison(table, out).items()})
+        nx.write_graphml(G, out / "concept_map.graphml")
+        (out / "concept_map.json").write_text(json.dumps(_node_link(G), ensure_ascii=False, indent=1), encoding="utf-8")
+        files["concept_map"] = str(out / "concept_map.graphml")
+        files["concept_map_json"] = str(out / "concept_map.json")
+    summary = {"clusters": clustering.k, "silhouette": clustering.silhouette, "cluster_method": clustering.method,
+               "map_nodes": G.number_of_nodes(), "map_edges": G.number_of_edges(), "files": files}
+    if clustering.note:
+        summary["note"] = clustering.note
+    return {"summary": summary, "clustering": clustering, "comparison": table, "graph": G}

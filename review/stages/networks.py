@@ -1,0 +1,177 @@
+"""Networks stage: build, analyse and export every network kind the protocol asks for."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from review.core.records import Record
+from review.core.queries import select_records, store_lookup
+from review.networks.build import KINDS, NORMS, WORK_KINDS
+from review.core.queries import Lookup
+from review.core.errors import NetworkError
+from review.networks.build import build
+
+# -- pipeline stage ------------------------------------------------------------------------------
+_SETTINGS = {"kinds": list, "min_count": int, "norm": str, "max_nodes": int, "records": str, "periods": list,
+             "seed": int, "resolution": (int, float), "formats": list, "field": str, "top": int}
+
+
+def settings(protocol) -> dict[str, Any]:
+    """The validated ``[networks]`` table of a protocol, with defaults filled in."""
+    from review.core.protocol import _Checker
+    from review.writers.network_files import FORMATS
+
+    raw = dict(protocol.settings.get("networks") or {})
+    where = str(protocol.path) if protocol.path else "<protocol>"
+    check = _Checker(protocol.text, where)
+    for key, value in raw.items():
+        if key in KINDS and isinstance(value, dict):
+            continue  # per-kind overrides, e.g. [networks.cocitation] min_count = 5
+        want = _SETTINGS.get(key)
+        if want is None:
+            check.fail(("networks", key), f"unknown key; expected one of {', '.join(sorted(_SETTINGS))} "
+                       "or a kind table such as [networks.cocitation]")
+        if isinstance(value, bool) or not isinstance(value, want):
+            check.fail(("networks", key), f"expected {'a number' if want == (int, float) else want.__name__}, "
+                       f"got {value!r}")
+    out = {"kinds": ["cocitation", "coupling", "citation", "coauthorship", "concepts"], "min_count": None,
+           "norm": "association", "max_nodes": 1000, "records": "auto", "periods": None, "seed": 42,
+           "resolution": 1.0, "formats": list(FORMATS), "field": "auto", "top": 20, **raw}
+    for k in out["kinds"]:
+        if k not in KINDS:
+            check.fail(("networks", "kinds"), f"unknown kind {k!r}; use any of {', '.join(KINDS)}")
+    if out["norm"] not in NORMS:
+        check.fail(("networks", "norm"), f"unknown normalisation {out['norm']!r}; use one of {', '.join(NORMS)}")
+    if out["records"] not in ("auto", "all", "included"):
+        check.fail(("networks", "records"), "expected \"auto\", \"all\" or \"included\"")
+    for f in out["formats"]:
+        if f not in FORMATS:
+            check.fail(("networks", "formats"), f"unknown format {f!r}; use any of {', '.join(FORMATS)}")
+    if out["min_count"] is not None and out["min_count"] < 1:
+        check.fail(("networks", "min_count"), "must be 1 or more")
+    if out["periods"] is not None and not all(isinstance(y, int) and not isinstance(y, bool) for y in out["periods"]):
+        check.fail(("networks", "periods"), "expected a list of years that start a new period, e.g. [2010, 2018]")
+    return out
+
+
+def _records_for(store, mode: str) -> tuple[list[Record], str]:
+    if mode == "all":
+        return select_records(store), "all"
+    if mode == "included":
+        return select_records(store, included="title_abstract"), "included"
+    try:
+        return select_records(store, included="title_abstract"), "included"
+    except NetworkError:
+        return select_records(store), "all"
+
+
+def run(store, protocol, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Pipeline stage: build, analyse and export every network kind the protocol asks for.
+
+    Records: ``[networks] records`` = ``"included"`` (final include at title-abstract
+    screening), ``"all"`` (unique records), or ``"auto"`` (included ones if any, else all).
+    Each kind's summary is stored as artifact ``network:<kind>`` and its files go to
+    ``out_dir`` (default ``out/<protocol id>/networks``); see :func:`map_kind`.
+    """
+    from tqdm import tqdm
+
+    cfg = settings(protocol)
+    out = Path(out_dir) if out_dir else Path("out") / protocol.id / "networks"
+    from review.networks.maps import work_terms
+
+    records, which = _records_for(store, cfg["records"])
+    summary: dict[str, Any] = {"records": len(records), "record_set": which, "kinds": {}, "out_dir": str(out)}
+    terms = work_terms(records)
+    for kind in tqdm(cfg["kinds"], desc="networks", unit="kind", disable=not progress):
+        art = map_kind(store, protocol, kind, out, records=records, record_set=which, terms=terms)
+        summary["kinds"][kind] = {"nodes": art["nodes"], "links": art["links"], "clusters": len(art["clusters"])}
+    return summary
+
+
+def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[Record] | None = None,
+             record_set: str = "all", terms=None, **overrides: Any) -> dict[str, Any]:
+    """Build, analyse (:func:`analyse`) and export one network kind of a review.
+
+    Settings come from the protocol's ``[networks]`` table (and ``[networks.<kind>]``), then
+    ``overrides`` that are not None (``min_count``, ``norm``, ``max_nodes``, ``top``, ...).
+    The summary, with the paths of the files written, is stored as artifact ``network:<kind>``
+    and returned (with the :class:`~review.networks.maps.Map` under ``"map"``).
+    """
+    from review.writers import network_files as network_export
+
+    cfg = settings(protocol)
+    kc = {**cfg, **(cfg.get(kind) if isinstance(cfg.get(kind), dict) else {}),
+          **{k: v for k, v in overrides.items() if v is not None}}
+    if records is None:
+        records, record_set = select_records(store), "all"
+    result = analyse(records, kind, min_count=kc["min_count"], norm=kc["norm"], max_nodes=kc["max_nodes"],
+                     field=kc["field"], lookup=store_lookup(store), seed=kc["seed"], resolution=kc["resolution"],
+                     periods=kc["periods"], top=kc["top"], terms=terms)
+    files = network_export.export(result["map"], out_dir, formats=kc["formats"], title=f"{protocol.title} — {kind}",
+                                  extras=result)
+    art = {k: v for k, v in result.items() if k != "map"}
+    art.update(record_set=record_set, files={k: str(v) for k, v in files.items()})
+    store.put_artifact(f"network:{kind}", art, kind="network", protocol_hash=protocol.hash)
+    return {**art, "map": result["map"]}
+
+
+def format_result(result: dict[str, Any], top: int = 20) -> str:
+    """Key references and clusters of an :func:`analyse` result, as text for the terminal."""
+    lines = [f"{result['kind']} network: {result['nodes']} nodes, {result['links']} links, "
+             f"{len(result['clusters'])} clusters, from {result['records']} records (normalisation: {result['norm']})"]
+    refs = result.get("key_references") or {}
+    for key, title in (("cited", "Key references (most cited by the set)"),
+                       ("local", "Most locally cited works (cited by other works of the set)")):
+        if refs.get(key):
+            lines += ["", title + ":"]
+            for r in refs[key][:top]:
+                where = f"  [cluster {r['cluster']}: {r['cluster_label']}]" if r.get("cluster") else ""
+                text = f"{r['label']}: {r['title']}" if r.get("title") else r["label"]
+                lines.append(f"  {r['citations']:>5}  {_short(text, 90)}{where}")
+    lines += ["", "Clusters:"]
+    for c in result["clusters"]:
+        nodes = "; ".join(n["label"] for n in c["top_nodes"][:3])
+        lines.append(f"  {c['cluster']:>3}  {c['size']:>5} nodes  {_short(c['label'], 60)}  — {_short(nodes, 70)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def analyse(records: Sequence[Record], kind: str, *, min_count: int | None = None, norm: str = "association",
+            max_nodes: int | None = 1000, field: str = "auto", lookup: Lookup | None = None, seed: int = 42,
+            resolution: float = 1.0, periods: list[int] | None = None, top: int = 20,
+            evolution: bool = True, terms=None) -> dict[str, Any]:
+    """Build one network and everything said about it: the map (clusters, layout, centralities),
+    cluster labels, key nodes, key references, thematic map, evolution by period and, for
+    ``citation``, the historiograph. Returns a JSON-able dict plus ``"map"`` (a :class:`~review.networks.maps.Map`).
+    """
+    from review.networks import maps as mapping
+
+    records = list(records)
+    net = build(records, kind, min_count=min_count, norm=norm, max_nodes=max_nodes, field=field, lookup=lookup)
+    terms = terms if terms is not None else mapping.work_terms(records)  # for cluster labels; share it across kinds
+    m = mapping.make_map(net, seed=seed, resolution=resolution, terms=terms)
+    result: dict[str, Any] = {
+        "kind": kind, "norm": norm, "records": len(records), "nodes": len(net), "links": net.n_links,
+        "info": _jsonable(net.info), "clusters": m.cluster_summary(),
+        "key_nodes": mapping.key_nodes(m, top=top),
+        "key_references": mapping.key_references(records, lookup=lookup, top=top,
+                                                 cocitation=m if kind == "cocitation" else None,
+                                                 works_map=m if kind in WORK_KINDS else None),
+        "thematic_map": mapping.thematic_map(m),
+        "map": m,
+    }
+    if evolution:
+        result["evolution"] = mapping.evolution(records, kind, periods=periods, min_count=min_count, norm=norm,
+                                                field=field, seed=seed, resolution=resolution, terms=terms)
+    if kind == "citation":
+        result["historiograph"] = mapping.historiograph(records, top=max(top, 30))
+    return result
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}

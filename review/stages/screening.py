@@ -1,0 +1,120 @@
+"""Screening stage: rule pre-screen, then the prioritised title/abstract pool (and a simulation when labels are given)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from review.core.protocol import Protocol
+from review.core.store import Store
+from review.screening.classifiers import Ranker
+from review.screening.features import TextFeatures
+from review.screening.rules import excluding_criteria
+from review.core.queries import PRESCREEN, RULES_REVIEWER
+from review.core.errors import ScreeningError
+from review.screening.session import ScreeningSession, model_from, stop_rule_from
+from review.screening.simulate import draw_priors, metrics, simulate
+from review.sources.labels import read_labels
+from review.screening.session import _where
+from review.screening.simulate import write_order
+from review.sources.datasets import load_dataset
+
+
+def prescreen(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, Any]:
+    """Apply the protocol's automatic criteria to every unique record.
+
+    Each exclusion is a decision (``stage="prescreen"``, ``reviewer="rules"``, ``criterion`` =
+    the first excluding criterion) and an ``excluded_by_automation`` event. Re-running with
+    the same protocol hash changes nothing; with a new protocol, records the new rules no
+    longer exclude get an ``undo`` decision (and a ``prescreen_retracted`` event).
+    """
+    from tqdm import tqdm
+
+    current = store.current_decisions(PRESCREEN, reviewer=RULES_REVIEWER)
+    excluded, new, retracted = Counter(), 0, 0
+    with store.transaction():
+        recs = store.records(unique=True)
+        for rec in tqdm(recs, total=store.count_records(unique=True), desc="pre-screen", disable=not progress):
+            reasons = excluding_criteria(protocol, rec)
+            row = current.get(rec.id)
+            if reasons:
+                excluded[reasons[0]] += 1
+                if row is not None and row["protocol_hash"] == protocol.hash and row["criterion"] == reasons[0]:
+                    continue
+                store.add_decision(rec.id, "exclude", RULES_REVIEWER, stage=PRESCREEN, criterion=reasons[0],
+                                   note="; ".join(reasons), protocol_hash=protocol.hash)
+                store.log("screening", "excluded_by_automation", rec.id, protocol_hash=protocol.hash,
+                          actor=RULES_REVIEWER, data={"criterion": reasons[0], "criteria": reasons})
+                new += 1
+            elif row is not None:
+                store.add_decision(rec.id, "undo", RULES_REVIEWER, stage=PRESCREEN, protocol_hash=protocol.hash,
+                                   note="no automatic criterion excludes it under this protocol")
+                store.log("screening", "prescreen_retracted", rec.id, protocol_hash=protocol.hash,
+                          actor=RULES_REVIEWER, data={"criterion": row["criterion"]})
+                retracted += 1
+    return {"excluded": sum(excluded.values()), "by_criterion": dict(excluded), "new_decisions": new,
+            "retracted": retracted}
+
+
+def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, Any]:
+    """Pipeline stage: rule pre-screen, then the prioritised order of the title-abstract pool.
+
+    The order is saved as artifact ``screening_priority``. If ``[screening] labels`` names a
+    labels CSV, screening of the pool is simulated with those labels (artifact
+    ``screening_simulation``: order and metrics); simulated decisions are never written as decisions.
+    """
+    stop_rule_from(protocol), model_from(protocol)  # settings errors before any work
+    labels_path = protocol.screening.get("labels")
+    if labels_path:
+        base = protocol.path.resolve().parent if protocol.path else Path.cwd()
+        labels_file = base / labels_path
+        if not labels_file.is_file():
+            raise ScreeningError(f"{_where(protocol, 'labels')}: labels file {labels_file} not found")
+    summary: dict[str, Any] = {"prescreen": prescreen(store, protocol, progress=progress)}
+    session = ScreeningSession(store, protocol, reviewer="pipeline")
+    order = session.queue(len(session))
+    store.put_artifact("screening_priority", {"stage": "title_abstract", "order": order}, kind="screening",
+                       protocol_hash=protocol.hash)
+    summary["pool"] = len(session)
+    if labels_path:
+        from review.stages.screening import simulate_store
+
+        labels = read_labels(labels_file)
+        summary["simulation"] = simulate_store(store, protocol, labels, ids=session.ids,
+                                               features=session.model.X if session.model else None,
+                                               ranker=model_from(protocol)[1], progress=progress)
+    return summary
+
+
+def simulate_store(store, protocol, labels: dict[str, int], ids: Sequence[str], features=None,
+                   ranker: Ranker | None = None, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+    """Simulate screening of a store's pool with known labels (the demo); writes an artifact only.
+
+    Records without a label count as excluded. Nothing is written as a decision.
+    """
+    y = np.array([labels.get(i, 0) for i in ids], dtype=int)
+    if y.sum() == 0 or y.sum() == len(y):
+        return {"skipped": "the labels give no included (or no excluded) record in the pool"}
+    X = features if features is not None else TextFeatures().fit_transform(list(store.records(ids)))
+    priors = draw_priors(y, 1, 1, seed)
+    order = simulate(X, y, priors, ranker=ranker, progress=progress)
+    result = {"seed": seed, "labelled": int(sum(i in labels for i in ids)), **metrics(y[order[len(priors):]])}
+    store.put_artifact("screening_simulation", {**result, "priors": [ids[i] for i in priors],
+                                                "order": [ids[i] for i in order]},
+                       kind="screening", protocol_hash=protocol.hash if protocol else None)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+
+
+def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int = 1, seed: int = 0,
+                out: str | Path | None = None, ranker: Ranker | None = None, progress: bool = False) -> dict[str, Any]:
+    """Load, simulate, write ``out`` (if given) and return the metrics; what ``review simulate`` does."""
+    ds = load_dataset(path)
+    priors = draw_priors(ds.labels, prior_included, prior_excluded, seed)
+    X = TextFeatures().fit_transform(ds.records, ds.raws)
+    order = simulate(X, ds.labels, priors, ranker=ranker or Ranker(random_state=seed), progress=progress)
+    if out:
+        write_order(out, ds.ids, order, len(priors))
+    result = metrics(ds.labels[order[len(priors):]])
+    return {"dataset": ds.name, "seed": seed, "priors": [ds.ids[i] for i in priors], **result}
