@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from review.core.errors import ReviewError
 from review.core.protocol import Protocol
 from review.core.store import Store
 
@@ -22,6 +23,18 @@ STAGES: list[tuple[str, str, str]] = [
     ("networks", "review.stages.networks", "run"),
     ("export", "review.stages.export", "run"),
 ]
+
+
+def check(protocol: Protocol) -> None:
+    """Every stage's own checks of its settings (e.g. the screening model's keys), before any stage runs.
+
+    The protocol's tables are checked when it loads; this adds what only a stage can know.
+    Raises :class:`~review.core.errors.ProtocolError` naming the file, line and key.
+    """
+    for _, module, _ in STAGES:
+        stage_check = getattr(importlib.import_module(module), "check", None)
+        if stage_check is not None:
+            stage_check(protocol)
 
 
 def run(store: Store, protocol: Protocol, snapshot: str | Path | None = None, stages: list[str] | None = None,
@@ -40,7 +53,8 @@ def run(store: Store, protocol: Protocol, snapshot: str | Path | None = None, st
     known = [s for s, _, _ in STAGES]
     for s in stages or []:
         if s not in known:
-            raise ValueError(f"unknown stage {s!r}; stages are {', '.join(known)}")
+            raise ReviewError(f"unknown stage {s!r}; stages are {', '.join(known)}")
+    check(protocol)
     store.add_protocol(protocol.hash, protocol.text, str(protocol.path.resolve()) if protocol.path else None)
     out = Path(out_dir) if out_dir else Path("out") / protocol.id
     summary: dict[str, Any] = {}

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from jupyter_support import ARTIFACTS, NOTEBOOKS, PROTOCOL, jupyter_lab, searched_demo_store, with_parameters
+
 from review import Store
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,15 +8,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from review.definitions import compare as C
-from review.definitions import cluster as C_cluster
-from review.definitions import concept_map as C_concept_map
-from review.writers import definitions as C_writers_definitions
-from review.stages import definitions as C_stages_definitions
-from review.definitions.extract import Definition, Lexicon
-from review.core.errors import DefinitionsError
+from review.core.errors import ProtocolError
 from review.core.protocol import loads
 from review.core.store import Store
+from review.definitions import cluster as C_cluster
+from review.definitions import compare as C
+from review.definitions import concept_map as C_concept_map
+from review.definitions.extract import Definition, Lexicon
+from review.stages import definitions as C_stages_definitions
+from review.writers import definitions as C_writers_definitions
 
 LEX = Lexicon({"coproduction": ("co-production",), "cocreation": ("co-creation",), "partnership": ("partnership",)})
 
@@ -132,15 +132,16 @@ def test_dimension_overrides_come_from_the_protocol():
     base = 'id = "t"\ntitle = "t"\n[concepts.x]\nterms.en = ["x"]\n'
     p = loads(base + '[definitions.dimensions.participants]\nvolunteers = ["helper*"]\n'
                      '[definitions.dimensions.scale]\nlocal = ["neighbourhood*"]\n')
-    dims = C.dimensions(p)
+    dims = C.dimensions(p.config.definitions.dimensions)
     assert dims["participants"]["volunteers"] == ["helper*"] and dims["scale"] == {"local": ["neighbourhood*"]}
     assert C.DIMENSIONS["participants"]["volunteers"][0] == "volunteer*"  # the defaults are untouched
-    with pytest.raises(DefinitionsError, match="definitions.dimensions.participants.volunteers"):
-        C.dimensions(loads(base + '[definitions.dimensions.participants]\nvolunteers = "helper"\n'))
+    assert C_stages_definitions.settings(p)["dimensions"] == dims
+    with pytest.raises(ProtocolError, match="definitions.dimensions.participants.volunteers"):
+        loads(base + '[definitions.dimensions.participants]\nvolunteers = "helper"\n')
     for bad, key in (('cluster_method = "lda"', "cluster_method"), ("k_min = 5\nk_max = 3", "k_max"),
                      ("min_cluster_size = 0", "min_cluster_size"), ('mask_concepts = "no"', "mask_concepts")):
-        with pytest.raises(DefinitionsError, match=key):
-            C_stages_definitions.settings(loads(base + "[definitions]\n" + bad + "\n"))
+        with pytest.raises(ProtocolError, match=key):
+            loads(base + "[definitions]\n" + bad + "\n")
 
 
 def test_write_comparison_files_trace_every_cell(tmp_path):

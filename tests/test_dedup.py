@@ -6,17 +6,17 @@ from itertools import combinations
 
 import pytest
 
-from review.stages import dedup
-from review.ui.cli import main
-from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, prepare
-from review.dedup.blocking import candidate_pairs
-from review.dedup.compare import compare
-from review.stages.dedup import dedup_files, maybe_pairs, resolve_pair, review_queue
-from review.dedup.group import find_duplicates, merge
-from review.stages.search import import_files
-from review.sources.importers import read_file
 from review.core.records import Author, Record, Source
 from review.core.store import Store
+from review.dedup.blocking import candidate_pairs
+from review.dedup.compare import compare
+from review.dedup.group import find_duplicates, merge
+from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, prepare
+from review.sources.importers import read_file
+from review.stages import dedup
+from review.stages.dedup import dedup_files, maybe_pairs, resolve_pair, review_queue
+from review.stages.search import import_files
+from review.ui.cli import main
 
 SETS = {"special_cases": 1.0, "cytology_screening": 0.99, "haematology": 0.85, "digital_work": 0.99}
 
@@ -255,7 +255,7 @@ def test_cli_dedup_file_mode_and_store_mode(tmp_path, data_dir, capsys):
     assert main(["dedup", "-p", str(p), "--review"]) == 2
     p.write_text(p.read_text().replace("link_related = false", "link_related = 1"))
     assert main(["dedup", "-p", str(p), "-q"]) == 2
-    assert "[dedup] link_related: expected bool" in capsys.readouterr().err
+    assert "key 'dedup.link_related': expected true or false" in capsys.readouterr().err
 
 
 def test_numbered_parts_and_other_journals_are_kept_apart():

@@ -6,20 +6,21 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from review.stages import definitions as D
-from review.definitions import language as D_language
-from review.sources import labels as D_labels
-from review.ui.cli import main
 from review.core.errors import DefinitionsError
-from review.definitions.extract import Lexicon, find_definitions
-from review.definitions.sentences import cited_sources, split_sentences
-from review.definitions.language import fold_map
 from review.core.protocol import loads
 from review.core.records import Record, Source
-from review.core.text import fold
 from review.core.store import Store
+from review.core.text import fold
+from review.definitions import language as D_language
+from review.definitions.extract import Lexicon, find_definitions
+from review.definitions.language import fold_map
+from review.definitions.sentences import cited_sources, split_sentences
+from review.sources import labels as D_labels
+from review.stages import definitions as D
+from review.ui.cli import main
 
 LABELLED = Path(__file__).parent / "data" / "definitions" / "labelled.csv"
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
@@ -343,16 +344,16 @@ def test_fulltext_errors_are_clear(review, tmp_path):
     ('concepts = ["nope"]', "unknown concept 'nope'"),
     ('fields = ["body"]', "definitions.fields"),
     ('related = "yes"', "definitions.related"),
-    ('langauge = ["da"]', "unknown key 'definitions.langauge'"),
+    ('langauge = ["da"]', "key 'definitions.langauge': unknown key; did you mean 'language'|key 'definitions.langauge'"),
 ])
-def test_bad_settings_name_the_key(review, tmp_path, table, message):
-    protocol, store = review
+def test_bad_settings_name_the_key(tmp_path, table, message):
     path = tmp_path / "bad.toml"
     path.write_text(PROTOCOL.replace("[definitions]", "[definitions]\n" + table), encoding="utf-8")
+    from review.core.errors import ProtocolError
     from review.core.protocol import load
 
-    with pytest.raises(DefinitionsError, match=message) as e:
-        D.run(store, load(path), progress=False)
+    with pytest.raises(ProtocolError, match=message) as e:
+        load(path)  # before any stage runs
     assert "bad.toml" in str(e.value)
 
 

@@ -7,14 +7,25 @@ import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, SplitNameParts
 
-from review.ui import cli
 from review.core.errors import ExportError
-from review.writers.bibliography import bibtex_fields, citation_keys, clean, entry_type, latex_to_text, ris_entry, store_keys, to_bibtex, to_csljson, to_ris
-from review.stages.export import export, select
 from review.core.queries import included_ids
 from review.core.records import Author, Record, Source
-from review.sources.snapshot import read_records
 from review.core.store import Store
+from review.sources.snapshot import read_records
+from review.stages.export import export, select
+from review.ui import cli
+from review.writers.bibliography import (
+    bibtex_fields,
+    citation_keys,
+    clean,
+    entry_type,
+    latex_to_text,
+    ris_entry,
+    store_keys,
+    to_bibtex,
+    to_csljson,
+    to_ris,
+)
 
 AWKWARD_TITLE = r"Costs {in} 100% & $5 #1 user_name ~ ^ \LaTeX: <script>alert(1)</script> — Ødegård"
 
@@ -282,14 +293,16 @@ def test_clean_removes_control_characters():
 
 
 def test_stage_settings_are_checked(tmp_path):
-    from review.stages.export import run
     from review.core.protocol import loads
+    from review.stages.export import run
 
     store = small_store(tmp_path / "r.sqlite")
-    with pytest.raises(ExportError, match="unknown key 'export.abstracts'"):
-        run(store, loads('id = "t"\ntitle = "T"\n[export]\nabstracts = false\n'), out_dir=tmp_path / "o")
-    with pytest.raises(ExportError, match="export.formats"):
-        run(store, loads('id = "t"\ntitle = "T"\n[export]\nformats = ["endnote"]\n'), out_dir=tmp_path / "o")
+    from review.core.errors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="key 'export.abstracts': unknown key; did you mean 'abstract'"):
+        loads('id = "t"\ntitle = "T"\n[export]\nabstracts = false\n')
+    with pytest.raises(ProtocolError, match="export.formats"):
+        loads('id = "t"\ntitle = "T"\n[export]\nformats = ["endnote"]\n')
     summary = run(store, loads('id = "t"\ntitle = "T"\n[export]\nformats = ["ris"]\nabstract = false\n'),
                   progress=False, out_dir=tmp_path / "o")
     assert (summary["records"], summary["included"]) == (3, 2)

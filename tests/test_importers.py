@@ -5,11 +5,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from review.ui.cli import main
 from review.core.errors import InputError
+from review.core.store import Store
 from review.sources.importers import detect_format, read_file, split_authors
 from review.stages.search import import_files
-from review.core.store import Store
+from review.ui.cli import main
 
 BAD_ROWS = list(csv.DictReader(open(__import__("pathlib").Path(__file__).parent / "data" / "importers" / "bad"
                                     / "expected.csv", encoding="utf-8")))

@@ -10,19 +10,19 @@ import textwrap
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jupyter_support import PROTOCOL, ROOT
 
 from review import Author, Record, Store, load_protocol
+from review.core.queries import final_decisions
+from review.core.text import fold
+from review.screening.reviewers import conflicts
+from review.sources.snapshot import read_records
 from review.ui.jupyter import ConflictView, DedupReviewWidget, ScreeningWidget, open_review
 from review.ui.jupyter.dedup import diff_html, pair_html
 from review.ui.jupyter.highlight import TermGroup, fold_map, highlight, record_html, term_groups, term_spans
 from review.ui.jupyter.screening import bookmark_key
-from review.core.text import fold
-from review.screening.reviewers import conflicts
-from review.core.queries import final_decisions
-from review.sources.snapshot import read_records
-
-from jupyter_support import PROTOCOL, ROOT
 
 CONCEPTS = [TermGroup("concept", "Co-creation", ("co-creation", "samskabelse", "samskaping", "co-creat*")),
             TermGroup("concept", "SDM", ("shared decision making", "decision aid*")),

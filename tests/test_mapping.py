@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from review.networks import maps as M
-from review.networks import build as N
 from review.core.records import Author, Record
+from review.networks import build as N
+from review.networks import maps as M
 from review.sources.snapshot import read_records
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"

@@ -12,11 +12,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from review.networks import maps as M
-from review.writers import network_files as E
-from review.stages import networks as N
 from review.networks import build as N_build
+from review.networks import maps as M
 from review.sources.snapshot import read_records
+from review.stages import networks as N
+from review.writers import network_files as E
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"
 HOSTILE = '<script>alert(1)</script> </script><!-- $x$ & "q"'

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from review.networks import build as N
-from review.stages import networks as N_networks
 from review.core import errors as N_errors
 from review.core import queries as N_queries
 from review.core.errors import ProtocolError
 from review.core.protocol import loads
 from review.core.records import Author, Record
+from review.core.store import Store
 from review.core.text import fold
+from review.networks import build as N
 from review.sources.openalex_json import from_openalex
 from review.sources.snapshot import read_records
-from review.core.store import Store
+from review.stages import networks as N_networks
 
 DATA = Path(__file__).resolve().parent / "data" / "networks"
 
@@ -232,10 +232,10 @@ def test_stage_run_stores_artifacts_and_writes_files(review_store, tmp_path):
 def test_settings_errors_name_file_line_and_key(tmp_path):
     text = PROTOCOL.format(store="x.sqlite").replace('min_count = 1', 'min_count = 1\nnorm = "salton"')
     with pytest.raises(ProtocolError, match=r"p\.toml:\d+: key 'networks\.norm'.*salton"):
-        N_networks.settings(loads(text, tmp_path / "p.toml"))
+        loads(text, tmp_path / "p.toml")
     text = PROTOCOL.format(store="x.sqlite").replace('"citation"]', '"cites"]')
-    with pytest.raises(ProtocolError, match="unknown kind 'cites'"):
-        N_networks.settings(loads(text, tmp_path / "p.toml"))
+    with pytest.raises(ProtocolError, match=r"p\.toml:\d+: key 'networks\.kinds': unknown value 'cites'"):
+        loads(text, tmp_path / "p.toml")
 
 
 def test_cli_prints_key_references_and_clusters(review_store, tmp_path, capsys):

@@ -9,9 +9,9 @@ import time
 
 import nbformat
 import pytest
+from jupyter_support import NOTEBOOKS, PROTOCOL, with_parameters
 from nbclient import NotebookClient
 
-from jupyter_support import NOTEBOOKS, PROTOCOL, with_parameters
 from review import Store
 
 EXPECTED = ["01_search_and_dedup.ipynb", "02_screening.ipynb", "03_definitions.ipynb", "04_networks_and_maps.ipynb",

@@ -17,13 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import pyalex
 import pytest
 
-from review.ui import cli
-from review.sources.openalex import SELECT, Client, pyalex_base_url
 from review.core.errors import OpenAlexError
-from review.stages.search import search, search_openalex as run, snowball
 from review.core.protocol import Search, loads
-from review.sources.openalex_json import from_openalex
 from review.core.store import Store
+from review.sources.openalex import SELECT, Client, pyalex_base_url
+from review.sources.openalex_json import from_openalex
+from review.stages.search import search, snowball
+from review.stages.search import search_openalex as run
+from review.ui import cli
 from review.ui.testserver import WORK_FIELDS, OpenAlexTestServer
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]

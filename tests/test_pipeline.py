@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from review.pipeline import STAGES, counts, format_summary, run
 from review.core.protocol import loads
 from review.core.store import Store
+from review.pipeline import STAGES, counts, format_summary, run
 
 PROTO = """id = "t"
 title = "T"
@@ -33,7 +33,9 @@ def test_run_is_resumable_and_logged(tmp_path, data_dir):
 
 
 def test_unknown_stage():
-    with pytest.raises(ValueError, match="unknown stage 'screen'"):
+    from review.core.errors import ReviewError
+
+    with pytest.raises(ReviewError, match="unknown stage 'screen'"):
         run(None, loads(PROTO), stages=["screen"])
 
 

@@ -3,13 +3,13 @@ import random
 import struct
 import xml.etree.ElementTree as ET
 
-from review.ui import cli
 from review import pipeline
-from review.writers import prisma
 from review.core import queries as prisma_queries
 from review.core.protocol import loads
 from review.core.records import Record, Source
 from review.core.store import Store, now
+from review.ui import cli
+from review.writers import prisma
 
 
 def add(store: Store, ids: list[str], kind: str, name: str, run_kind: str = "search") -> None:

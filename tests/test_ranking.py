@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from review.core.records import Record
 from review.screening.classifiers import CLASSIFIERS, Prioritiser, Ranker, balanced_weights, prior_scores
 from review.screening.features import TextFeatures, subject_terms
-from review.core.records import Record
 
 TOPIC = ["emicizumab prophylaxis in haemophilia A patients", "haemophilia A bleeding rates under emicizumab",
          "pharmacokinetics of emicizumab in children with haemophilia", "factor VIII inhibitors and emicizumab"]

@@ -10,11 +10,11 @@ import bibtexparser
 import pytest
 from matplotlib.image import imread
 
-from review.ui import cli
-from review.writers import report
 from review.core.protocol import loads
 from review.core.records import Author, Record, Source
 from review.core.store import Store
+from review.ui import cli
+from review.writers import report
 
 PAYLOAD = "<script>document.documentElement.setAttribute('data-pwned','1')</script>"
 IMG_PAYLOAD = "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','2')\">"

@@ -5,19 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from review.ui.cli import main
-from review.core.protocol import loads
-from review.core.records import Record
 from review.core.errors import ScreeningError
-from review.screening.session import ScreeningSession
+from review.core.protocol import loads
+from review.core.queries import final_decisions, pool_ids
+from review.core.records import Record
+from review.core.store import Store
 from review.screening.reviewers import cohen_kappa, conflicts, kappa, resolve
 from review.screening.rules import excluding_criteria
-from review.core.queries import final_decisions, pool_ids
-from review.stages.screening import prescreen, run
+from review.screening.session import ScreeningSession
 from review.sources.labels import read_labels
-from review.ui.terminal import screen_terminal
 from review.sources.snapshot import read_records
-from review.core.store import Store
+from review.stages.screening import prescreen, run
+from review.ui.cli import main
+from review.ui.terminal import screen_terminal
 
 FIXTURE = Path(__file__).parent / "data" / "screening" / "Donners_2021"
 
@@ -271,11 +271,14 @@ def test_model_settings_from_the_protocol(tmp_path):
     p = loads(PROTOCOL + 'model = { classifier = "logistic", query = "mixed" }\nfeatures = { char_ngrams = [3, 5] }\n')
     features, ranker = model_from(p)
     assert (ranker.classifier, ranker.query, features.char_ngrams) == ("logistic", "mixed", (3, 5))
-    for bad, needle in [('model = { classifer = "svm" }', "valid keys: classifier"),
-                        ('model = { classifier = "rf" }', "unknown classifier 'rf'"),
-                        ('features = "words"', "expected a table")]:
-        with pytest.raises(ScreeningError, match=needle):
+    from review.core.errors import ProtocolError
+
+    for bad, needle in [('model = { classifer = "svm" }', "key 'screening.model.classifer': unknown key; did you mean 'classifier'"),
+                        ('model = { classifier = "rf" }', "key 'screening.model.classifier': unknown classifier 'rf'")]:
+        with pytest.raises(ProtocolError, match=needle):
             model_from(loads(PROTOCOL + bad + "\n"))
+    with pytest.raises(ProtocolError, match="key 'screening.features': expected a table"):
+        loads(PROTOCOL + 'features = "words"\n')
 
 
 def test_read_labels(tmp_path):

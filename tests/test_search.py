@@ -1,10 +1,10 @@
 import json
 
 from review.core.protocol import loads
+from review.core.store import Store
 from review.sources.openalex_json import from_openalex
 from review.sources.snapshot import record_matches
 from review.stages.search import run
-from review.core.store import Store
 
 PROTO = """
 id = "t"

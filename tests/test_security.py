@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from review.sources.snapshot import read_records
 from review.core.store import Store
+from review.sources.snapshot import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINE = Path(__file__).resolve().parent / "data" / "spine" / "works_2023.json"
@@ -193,8 +193,8 @@ def test_secrets_reach_no_file_log_or_message(review_run):
 def test_openalex_error_messages_carry_no_secret():
     import socket
 
-    from review.sources.openalex import Client
     from review.core.errors import OpenAlexError
+    from review.sources.openalex import Client
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

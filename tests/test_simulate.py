@@ -3,12 +3,12 @@ import csv
 import numpy as np
 import pytest
 
-from review.ui.cli import main
+from review.core.errors import DatasetError
 from review.screening.classifiers import Ranker
 from review.screening.features import TextFeatures
-from review.core.errors import DatasetError
 from review.screening.simulate import draw_priors, metrics, simulate
 from review.sources.datasets import load_dataset
+from review.ui.cli import main
 
 
 @pytest.fixture(scope="module")

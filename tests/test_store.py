@@ -2,9 +2,9 @@ import sqlite3
 
 import pytest
 
+from review.core.errors import StoreError
 from review.core.records import Author, Record, Source
 from review.core.store import SCHEMA_VERSION, Store
-from review.core.errors import StoreError
 
 
 def rec(i, **kw):

@@ -18,10 +18,6 @@ class NetworkError(ReviewError, ValueError):
     """A network that cannot be built as asked; the message says what to change."""
 
 
-class StopRuleError(ReviewError, ValueError):
-    """An invalid ``stop_rule`` setting."""
-
-
 class ScreeningError(ReviewError, ValueError):
     """A screening request that cannot be done; the message says why and what to do."""
 

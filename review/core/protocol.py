@@ -14,11 +14,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from review.core.errors import ProtocolError, QueryError
 from review.core.search_query import parse
-from review.core.errors import QueryError
-from review.core.errors import ProtocolError
+from review.core.settings import TABLES, Config, check
 
 RECORD_TYPES = {
     "article", "book", "book-chapter", "dataset", "dissertation", "editorial", "erratum", "grant",
@@ -100,12 +100,18 @@ class Protocol:
     criteria: list[Criterion]
     screening: dict[str, Any]
     snowball: dict[str, Any]
-    settings: dict[str, Any]  # other tables: dedup, definitions, networks, export, ...
+    settings: dict[str, Any]  # the raw tables dedup, definitions, networks, export, report (checked: see config)
     snapshot: Path | None
     store: Path
     path: Path | None
     text: str
     hash: str
+    config: Config = field(default_factory=Config)  # every stage table, checked
+
+    def fail(self, keypath: tuple, message: str) -> NoReturn:
+        """Raise :class:`ProtocolError` naming this protocol's file, the line of ``keypath`` and the key."""
+        _Checker(self.text, str(self.path) if self.path else "<protocol>").fail(keypath, message)
+        raise AssertionError("unreachable")
 
     def concept(self, key: str) -> Concept:
         for c in self.concepts:
@@ -140,12 +146,13 @@ class _Checker:
             if header_hits:
                 n = idx[0] if idx else 0
                 start = header_hits[min(n, len(header_hits) - 1)]
-        pat = re.compile(r"^\s*(?:[\w\"'.-]+\.)?[\"']?" + re.escape(last) + r"[\"']?(?:\.[\w\"'-]+)*\s*=")
+        # `key = …` at the start of a line, or inside an inline table: `{ key = …` / `, key = …`
+        pat = re.compile(r"(?:^\s*(?:[\w\"'.-]+\.)?|[{,]\s*)[\"']?" + re.escape(last) + r"[\"']?(?:\.[\w\"'-]+)*\s*=")
         for i in range(start, len(self.lines)):
-            if pat.match(self.lines[i]):
+            if pat.search(self.lines[i]):
                 return i + 1
         for i, ln in enumerate(self.lines):
-            if re.search(r"\[\[?[^\]]*\b" + re.escape(last) + r"\b", ln) or pat.match(ln):
+            if re.search(r"\[\[?[^\]]*\b" + re.escape(last) + r"\b", ln) or pat.search(ln):
                 return i + 1
         return start + 1 if start else None
 
@@ -306,27 +313,34 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
     if len({cr.name for cr in criteria}) != len(criteria):
         c.fail(("criteria", "name"), "criterion names must be unique")
 
-    src = c.get(raw, "source", dict, (), default={})
-    snapshot = c.get(src, "snapshot", str, ("source",))
-    store = c.get(src, "store", str, ("source",), default=f"reviews/{pid}.sqlite")
-    settings = {k: c.get(raw, k, dict, (), default={}) for k in ("dedup", "definitions", "networks", "export", "report")}
-    screening = c.get(raw, "screening", dict, (), default={})
-    snowball = c.get(raw, "snowball", dict, (), default={})
-    for k in ("depth", "max_records"):
-        if k in snowball:
-            c.get(snowball, k, int, ("snowball",))
-    for k in ("backward", "forward"):
-        if k in snowball:
-            c.get(snowball, k, bool, ("snowball",))
+    config = _config(raw, c, {k.key for k in concepts})
+    snapshot, store = config.source.snapshot, config.source.store or f"reviews/{pid}.sqlite"
+    settings = {k: raw.get(k, {}) for k in ("dedup", "definitions", "networks", "export", "report")}
+    screening = raw.get("screening", {})
+    snowball = raw.get("snowball", {})
 
     return Protocol(
         id=pid, title=title, questions=questions, concepts=concepts, searches=searches, criteria=criteria,
-        screening=screening, snowball=snowball, settings=settings,
+        screening=screening, snowball=snowball, settings=settings, config=config,
         snapshot=(base / snapshot) if snapshot else None,
         store=Path(store),  # relative to the working directory, like every output path
         path=Path(path) if path else None, text=text,
         hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
+
+
+def _config(raw: dict[str, Any], c: _Checker, concept_keys: set[str]) -> Config:
+    """Every stage table of the protocol, checked (file, line and key on the first bad one)."""
+    tables = {name: check(raw[name], cls, (name,), c.fail) for name, cls in TABLES.items() if name in raw}
+    d = tables.get("definitions")
+    if d is not None:
+        unknown = [k for k in d.concepts or [] if k not in concept_keys]
+        if unknown:
+            c.fail(("definitions", "concepts"), f"unknown concept {unknown[0]!r}; the protocol's concepts are "
+                   f"{', '.join(sorted(concept_keys)) or 'none'}")
+        if d.k_max < d.k_min:
+            c.fail(("definitions", "k_max"), f"need k_min <= k_max (got k_min={d.k_min}, k_max={d.k_max})")
+    return Config(**tables)
 
 
 def _check_years(c: _Checker, kp: tuple, lo: int | None, hi: int | None) -> None:

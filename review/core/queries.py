@@ -6,9 +6,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from review.core.errors import NetworkError, ScreeningError
 from review.core.records import Record
 from review.core.store import Store
-from review.core.errors import NetworkError, ScreeningError
 
 DECISIONS = ("include", "exclude", "maybe")
 STAGES = ("title_abstract", "full_text")

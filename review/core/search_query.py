@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
-from review.core.text import fold
 from review.core.errors import QueryError
+from review.core.text import fold
 
 
 def _term_regex(term: str) -> str:

@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from review.core.records import Record
 from review.core.errors import StoreError
+from review.core.records import Record
 
 SCHEMA_VERSION = 1
 

@@ -60,5 +60,6 @@ def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free text for matching."""
     text = (text or "").lower()
     if not text.isascii():
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_FOLD)
+        # lower-case again after NFKD: compatibility forms such as '𝖠' (U+1D5A0) decompose to capitals
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower().translate(_FOLD)
     return _NON_ALNUM.sub(" ", text).strip()

@@ -7,7 +7,8 @@ from typing import Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from review.dedup.prepare import Prepared, _MAX_BLOCK, _MAX_ID_BLOCK, _SMALL_BLOCK, _STOP
+
+from review.dedup.prepare import _MAX_BLOCK, _MAX_ID_BLOCK, _SMALL_BLOCK, _STOP, Prepared
 
 
 # -- blocking ---------------------------------------------------------------------------------

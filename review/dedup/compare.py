@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, Prepared, _VENUE_STOP
+
+from review.dedup.prepare import _VENUE_STOP, DISTINCT, DUPLICATE, MAYBE, Prepared
 
 
 # -- comparing two records --------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from review.core.text import fold
-from review.definitions.extract import Definition, Lexicon
 from review.definitions.compare import _concept_pattern
+from review.definitions.extract import Definition, Lexicon
 
 _STOP = set("""a an the of and or in on for to with by as at from that which who whom whose this these those is are was
 were be been being has have had it its their there than then such into within between among via per not no can may

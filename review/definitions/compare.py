@@ -4,11 +4,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from review.core.protocol import Protocol
 from review.core.search_query import term_pattern
 from review.core.text import fold
-from review.definitions.extract import Definition, Lexicon, _where
-from review.core.errors import DefinitionsError
+from review.definitions.extract import Definition, Lexicon
 
 # Indicator terms per dimension level: a definition shows a level when it contains one of its terms.
 DIMENSIONS: dict[str, dict[str, list[str]]] = {
@@ -82,21 +80,11 @@ DIMENSIONS: dict[str, dict[str, list[str]]] = {
 }
 
 
-def dimensions(protocol: Protocol | None = None) -> dict[str, dict[str, list[str]]]:
-    """:data:`DIMENSIONS` with the protocol's ``[definitions.dimensions]`` overrides applied."""
+def dimensions(overrides: dict[str, dict[str, list[str]]] | None = None) -> dict[str, dict[str, list[str]]]:
+    """:data:`DIMENSIONS` with ``[definitions.dimensions]`` overrides (checked when the protocol loaded) applied."""
     dims = {d: {lv: list(ts) for lv, ts in levels.items()} for d, levels in DIMENSIONS.items()}
-    if protocol is None:
-        return dims
-    override = protocol.settings.get("definitions", {}).get("dimensions", {})
-    where = _where(protocol)
-    if not isinstance(override, dict):
-        raise DefinitionsError(f"{where}: key 'definitions.dimensions': expected a table of dimensions")
-    for dim, levels in override.items():
-        if not isinstance(levels, dict):
-            raise DefinitionsError(f"{where}: key 'definitions.dimensions.{dim}': expected a table level = [terms]")
+    for dim, levels in (overrides or {}).items():
         for level, terms in levels.items():
-            if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
-                raise DefinitionsError(f"{where}: key 'definitions.dimensions.{dim}.{level}': expected a list of terms")
             dims.setdefault(dim, {})[level] = list(terms)
     return dims
 

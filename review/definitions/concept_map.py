@@ -9,8 +9,8 @@ import networkx as nx
 from review.core.search_query import term_pattern
 from review.core.store import Store
 from review.core.text import fold
-from review.definitions.extract import Definition, Lexicon
 from review.definitions.cluster import Clustering
+from review.definitions.extract import Definition, Lexicon
 
 
 # -- concept map -----------------------------------------------------------------------------------------

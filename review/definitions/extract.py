@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
+from review.core.errors import DefinitionsError
 from review.core.protocol import Concept, Protocol
 from review.core.search_query import term_pattern
 from review.core.text import fold
 from review.definitions.language import detect_language, fold_map, light
 from review.definitions.patterns import PATTERNS, _in_proper_name, _is_subject, _np_ok
 from review.definitions.sentences import cited_sources, split_sentences
-from review.core.errors import DefinitionsError
 
 FIELDS = ("title", "abstract", "fulltext")
 
@@ -46,8 +46,7 @@ class Lexicon:
     @classmethod
     def from_protocol(cls, protocol: Protocol, keys: Iterable[str] | None = None, related: bool = False) -> "Lexicon":
         """The concepts named by ``keys`` (default: the ``[definitions] concepts`` setting, else all)."""
-        settings = protocol.settings.get("definitions", {})
-        keys = list(keys) if keys is not None else settings.get("concepts")
+        keys = list(keys) if keys is not None else protocol.config.definitions.concepts
         known = {c.key: c for c in protocol.concepts}
         if keys is None:
             keys = list(known)

@@ -14,7 +14,7 @@ LANGUAGES = ("en", "da", "no", "sv", "de")
 def _fold_char(ch: str) -> str:
     c = ch.lower()
     if not c.isascii():
-        c = _COMBINING.sub("", unicodedata.normalize("NFKD", c)).translate(_FOLD)
+        c = _COMBINING.sub("", unicodedata.normalize("NFKD", c)).lower().translate(_FOLD)  # as fold()
     return c
 
 

@@ -47,15 +47,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from review.core.records import Record
-from review.core.text import fold
-from review.networks.terms import extract_terms
 from review.core.errors import NetworkError
 from review.core.queries import Lookup
+from review.core.records import Record
+from review.core.settings import NETWORK_KINDS as KINDS
+from review.core.settings import NETWORK_NORMS as NORMS
+from review.core.text import fold
+from review.networks.terms import extract_terms
 
-KINDS = ("citation", "cocitation", "coupling", "coauthorship", "institutions", "countries",
-         "concepts", "topics", "keywords", "terms")
-NORMS = ("association", "cosine", "jaccard", "none")
 SUBJECT_FIELDS = ("topics", "keywords", "concepts")  # preference order when coverage ties
 WORK_KINDS = ("citation", "coupling")  # kinds whose nodes are works of the set
 

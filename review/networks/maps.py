@@ -22,9 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from review.core.queries import Lookup
 from review.core.records import Record
 from review.networks.build import WORK_KINDS, Network, build, incidence, work_label
-from review.core.queries import Lookup
 from review.networks.terms import extract_terms
 
 LAYOUT_MAX_NODES = 2000  # nodes laid out by the dense force model; the rest are placed beside a neighbour

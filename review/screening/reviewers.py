@@ -5,10 +5,10 @@ import math
 from collections import Counter, defaultdict
 from typing import Any, Sequence
 
-from review.core.protocol import Protocol
-from review.core.store import Store
-from review.core.queries import DECISIONS, RECONCILED
 from review.core.errors import ScreeningError
+from review.core.protocol import Protocol
+from review.core.queries import DECISIONS, RECONCILED
+from review.core.store import Store
 
 
 def _check_decision(protocol: Protocol | None, decision: str, criterion: str | None) -> None:

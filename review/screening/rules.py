@@ -7,9 +7,6 @@ from review.core.search_query import term_pattern
 from review.core.text import fold
 
 
-
-
-
 # -- rule pre-screen ---------------------------------------------------------------------------
 def _term_hit(terms: list[str], text: str) -> bool:
     p = term_pattern(terms)

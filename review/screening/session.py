@@ -1,21 +1,22 @@
 """One reviewer screening one stage, most likely relevant record first; every decision written before it is shown as saved."""
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections import Counter
-from dataclasses import fields
+from dataclasses import asdict
 from typing import Any
 
+from review.core.errors import ScreeningError
 from review.core.protocol import Protocol
+from review.core.queries import RECONCILED, RULES_REVIEWER, _mesh_payloads, pool_ids
 from review.core.records import Record
 from review.core.store import Store
 from review.screening.classifiers import Prioritiser, Ranker
 from review.screening.features import TextFeatures
+from review.screening.reviewers import _check_decision
 from review.screening.stoppers import StopRule
 from review.screening.stoppers import evaluate as evaluate_stopping
-from review.core.queries import _mesh_payloads, pool_ids
-from review.screening.reviewers import _check_decision
-from review.core.queries import RECONCILED, RULES_REVIEWER
-from review.core.errors import ScreeningError
 
 
 # -- the prioritised screening session -------------------------------------------------------------
@@ -26,33 +27,32 @@ def concept_queries(protocol: Protocol | None) -> list[str]:
     return [" ".join(t.rstrip("*") for t in c.all_terms) for c in protocol.concepts]
 
 
-def _where(protocol: Protocol | None, key: str) -> str:
-    return f"{protocol.path}: key 'screening.{key}'" if protocol and protocol.path else f"[screening] {key}"
-
-
 def stop_rule_from(protocol: Protocol | None) -> StopRule:
-    """The validated ``[screening] stop_rule`` (defaults if absent)."""
-    return StopRule.from_settings(protocol.screening.get("stop_rule") if protocol else None,
-                                  where=_where(protocol, "stop_rule"))
+    """The ``[screening] stop_rule`` (checked when the protocol loaded; defaults if absent)."""
+    return StopRule(**asdict(protocol.config.screening.stop_rule)) if protocol else StopRule()
 
 
 def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
     """Features and ranker from ``[screening] features`` / ``[screening] model`` (defaults if absent).
 
     E.g. ``model = { classifier = "logistic", query = "mixed" }``, ``features = { char_ngrams = [3, 5] }``.
+    A key the model does not have, or a value it refuses, raises :class:`~review.core.errors.ProtocolError`
+    naming the protocol file, line and key.
     """
-    cfg = protocol.screening if protocol else {}
+    cfg = protocol.config.screening if protocol else None
     out = []
     for key, cls in (("features", TextFeatures), ("model", Ranker)):
-        table = cfg.get(key) or {}
-        if not isinstance(table, dict):
-            raise ScreeningError(f"{_where(protocol, key)}: expected a table, got {table!r}")
-        table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+        table = getattr(cfg, key) if cfg else {}
+        params = [n for n in inspect.signature(cls).parameters if not n.startswith("_")]
+        for name in table:
+            if name not in params:
+                close = difflib.get_close_matches(name, params, n=1, cutoff=0.6)
+                protocol.fail(("screening", key, name), f"unknown key; {f'did you mean {close[0]!r}? ' if close else ''}"
+                              f"expected {', '.join(params)}")
         try:
             out.append(cls(**table))
         except (TypeError, ValueError) as e:
-            names = ", ".join(f.name for f in fields(cls) if not f.name.startswith("_") and not f.name.endswith("_"))
-            raise ScreeningError(f"{_where(protocol, key)}: {e}; valid keys: {names}") from None
+            protocol.fail(("screening", key, next(iter(table), key)), str(e))
     return out[0], out[1]
 
 

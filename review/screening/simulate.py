@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from review.screening.classifiers import Prioritiser, Ranker
 from review.core.errors import DatasetError
+from review.screening.classifiers import Prioritiser, Ranker
 
 
 def draw_priors(labels: Sequence[int], n_included: int = 1, n_excluded: int = 1, seed: int = 0) -> list[int]:

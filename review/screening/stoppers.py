@@ -13,51 +13,14 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 from scipy.stats import hypergeom
-from review.core.errors import StopRuleError
 
-RULES = ("hypergeometric", "consecutive")
+from review.core.settings import StopRuleSettings as StopRule
 
-
-
-
-@dataclass(frozen=True)
-class StopRule:
-    """Settings of ``[screening] stop_rule`` (all rules are evaluated; ``kind`` decides the recommendation)."""
-
-    kind: str = "hypergeometric"
-    target_recall: float = 0.95
-    confidence: float = 0.95
-    min_screened: int = 100
-    consecutive: int = 100
-
-    @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None, where: str = "[screening] stop_rule") -> "StopRule":
-        """Validate a protocol's ``stop_rule`` table; errors name the key and the expected value."""
-        if settings is not None and not isinstance(settings, dict):
-            raise StopRuleError(f"{where}: expected a table such as {{ kind = \"hypergeometric\", "
-                                f"target_recall = 0.95 }}, got {settings!r}")
-        s = dict(settings or {})
-        unknown = set(s) - {"kind", "target_recall", "confidence", "min_screened", "consecutive"}
-        if unknown:
-            raise StopRuleError(f"{where}: unknown key {sorted(unknown)[0]!r}; expected kind, target_recall, "
-                                "confidence, min_screened, consecutive")
-        rule = cls(**s)
-        if rule.kind not in RULES:
-            raise StopRuleError(f"{where}: kind {rule.kind!r} unknown; expected one of {', '.join(RULES)}")
-        for key in ("target_recall", "confidence"):
-            v = getattr(rule, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
-                raise StopRuleError(f"{where}: {key} must be a number between 0 and 1 (exclusive), got {v!r}")
-        for key in ("min_screened", "consecutive"):
-            v = getattr(rule, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise StopRuleError(f"{where}: {key} must be a whole number ≥ 0, got {v!r}")
-        return rule
+# the rule's settings are the protocol's [screening] stop_rule table, checked when the protocol loads
 
 
 def _window_pvalues(labels: np.ndarray, n_total: int, target: float) -> np.ndarray:

@@ -8,11 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from review.core.errors import DatasetError
 from review.core.records import Record
 from review.core.text import short_openalex_id
-from review.core.errors import DatasetError
-
-
 
 
 @dataclass

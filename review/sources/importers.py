@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from review.core.errors import InputError
 from review.core.records import Author, Record, Source
 from review.core.text import normalize_doi, normalize_pmid, short_openalex_id, stable_id
 from review.sources.openalex_json import from_openalex
-from review.core.errors import InputError
 
 FORMATS = ("ris", "bibtex", "csv", "openalex")
 MAX_FIELD = 100_000  # characters; a longer title or author field is a broken file, not a record
@@ -551,8 +551,8 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
 # -- OpenAlex ---------------------------------------------------------------------------------
 def read_openalex(path: str | Path, lenient: bool = False) -> ImportResult:
     """Read OpenAlex works (JSON array, JSONL, API page, ``.gz``, ``.zip``) via :mod:`review.sources.snapshot`."""
-    from review.sources.snapshot import iter_works
     from review.core.errors import SnapshotError
+    from review.sources.snapshot import iter_works
 
     path = Path(path)
     if not path.exists():

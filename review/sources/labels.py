@@ -5,8 +5,8 @@ import csv
 from pathlib import Path
 from typing import Iterator
 
-from review.core.text import short_openalex_id
 from review.core.errors import ScreeningError
+from review.core.text import short_openalex_id
 
 
 # -- the pipeline stage -----------------------------------------------------------------------------

@@ -41,8 +41,8 @@ import pyalex
 import requests
 
 from review import __version__
-from review.core.protocol import Search
 from review.core.errors import OpenAlexError
+from review.core.protocol import Search
 
 log = logging.getLogger(__name__)
 

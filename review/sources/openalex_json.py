@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from typing import Any, Iterable
-from review.core.records import Author, Record, Source, _WORK_FIELDS
+
+from review.core.records import _WORK_FIELDS, Author, Record, Source
 from review.core.text import normalize_doi, normalize_pmid, rebuild_abstract, short_openalex_id
 
 

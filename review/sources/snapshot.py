@@ -16,14 +16,12 @@ import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
+from review.core.errors import SnapshotError
 from review.core.protocol import Search
 from review.core.records import Record, Source
 from review.core.search_query import matches, parse
 from review.core.text import fold
 from review.sources.openalex_json import from_openalex
-from review.core.errors import SnapshotError
-
-
 
 
 def iter_works(path: str | Path) -> Iterator[tuple[str, dict]]:

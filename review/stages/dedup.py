@@ -8,25 +8,16 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from review.core.records import Record
+from review.core.settings import DedupSettings
 from review.dedup.group import find_duplicates, merge
 from review.dedup.prepare import prepare
 
+
 # -- the review stage -------------------------------------------------------------------------
-SETTINGS = {"link_related": bool}
-
-
 def settings(protocol) -> dict[str, Any]:
-    """The protocol's ``[dedup]`` settings, checked."""
-    from review.core.errors import ProtocolError
-
-    raw = dict((getattr(protocol, "settings", None) or {}).get("dedup") or {})
-    where = f"{protocol.path}: " if getattr(protocol, "path", None) else ""
-    for key, value in raw.items():
-        if key not in SETTINGS:
-            raise ProtocolError(f"{where}[dedup] {key}: unknown setting; expected one of {', '.join(SETTINGS)}")
-        if not isinstance(value, SETTINGS[key]):
-            raise ProtocolError(f"{where}[dedup] {key}: expected {SETTINGS[key].__name__}, got {value!r}")
-    return {"link_related": raw.get("link_related", True)}
+    """The protocol's ``[dedup]`` settings (checked when it loaded); defaults without a protocol."""
+    cfg = protocol.config.dedup if protocol is not None else DedupSettings()
+    return {"link_related": cfg.link_related}
 
 
 def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:

@@ -8,20 +8,17 @@ from typing import Any
 import networkx as nx
 from tqdm.auto import tqdm
 
+from review.core.errors import DefinitionsError
 from review.core.protocol import Protocol
 from review.core.store import Store, now
-from review.definitions.extract import Definition, Lexicon, _where
-from review.core.errors import DefinitionsError
 from review.definitions.cluster import cluster
-from review.definitions.compare import dimensions
+from review.definitions.compare import compare, dimensions
 from review.definitions.concept_map import _node_link, build_map
-from review.definitions.extract import find_in_text
+from review.definitions.extract import Definition, Lexicon, find_in_text
 from review.definitions.patterns import PATTERNS
 from review.definitions.sentences import split_sentences
 from review.sources.fulltext import read_fulltext
 from review.writers.definitions import format_clusters, write_comparison
-from review.definitions.extract import FIELDS
-from review.definitions.compare import compare
 
 
 def add_fulltext(store: Store, record_id: str, path: str | Path) -> dict[str, Any]:
@@ -55,27 +52,9 @@ def _resolve_record(store: Store, record_id: str) -> str:
 
 
 # -- the stage ----------------------------------------------------------------------------------------
-_SETTING_KEYS = {"concepts", "fields", "related", "only_included", "cluster_method", "k_min", "k_max",
-                 "min_cluster_size", "seed", "mask_concepts", "dimensions"}
-
-
 def _settings(protocol: Protocol) -> dict[str, Any]:
-    s = protocol.settings.get("definitions", {})
-    where = _where(protocol)
-    unknown = sorted(set(s) - _SETTING_KEYS)
-    if unknown:
-        from review.core.protocol import _Checker
-
-        line = _Checker(protocol.text, where).line_of(("definitions", unknown[0]))
-        raise DefinitionsError(f"{where}{f':{line}' if line else ''}: unknown key 'definitions.{unknown[0]}'; "
-                               f"expected one of {', '.join(sorted(_SETTING_KEYS))}")
-    fields = s.get("fields", list(FIELDS))
-    if not isinstance(fields, list) or any(f not in FIELDS for f in fields):
-        raise DefinitionsError(f"{where}: key 'definitions.fields': expected a list of {', '.join(FIELDS)}")
-    for key in ("related", "only_included"):
-        if key in s and not isinstance(s[key], bool):
-            raise DefinitionsError(f"{where}: key 'definitions.{key}': expected true or false, got {s[key]!r}")
-    return {"fields": fields, "related": s.get("related", False), "only_included": s.get("only_included", False)}
+    s = protocol.config.definitions
+    return {"fields": list(s.fields), "related": s.related, "only_included": s.only_included}
 
 
 def extract(store: Store, protocol: Protocol, progress: bool = True) -> list[Definition]:
@@ -153,25 +132,11 @@ def run(store: Store, protocol: Protocol, progress: bool = True, out_dir: str | 
 
 # -- settings ------------------------------------------------------------------------------------
 def settings(protocol: Protocol) -> dict[str, Any]:
-    """Clustering and comparison settings from ``[definitions]``, checked."""
-    s = protocol.settings.get("definitions", {})
-    where = _where(protocol)
-    out = {"cluster_method": s.get("cluster_method", "tfidf"), "k_min": s.get("k_min", 2), "k_max": s.get("k_max", 8),
-           "min_cluster_size": s.get("min_cluster_size", 3), "seed": s.get("seed", 0),
-           "mask_concepts": s.get("mask_concepts", True)}
-    if out["cluster_method"] not in ("tfidf", "embeddings"):
-        raise DefinitionsError(f"{where}: key 'definitions.cluster_method': expected \"tfidf\" or \"embeddings\", "
-                               f"got {out['cluster_method']!r}")
-    for key in ("k_min", "k_max", "min_cluster_size", "seed"):
-        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < (0 if key == "seed" else 1):
-            raise DefinitionsError(f"{where}: key 'definitions.{key}': expected a positive integer, got {out[key]!r}")
-    if out["k_min"] < 2 or out["k_max"] < out["k_min"]:
-        raise DefinitionsError(f"{where}: key 'definitions.k_max': need 2 <= k_min <= k_max "
-                               f"(got k_min={out['k_min']}, k_max={out['k_max']})")
-    if not isinstance(out["mask_concepts"], bool):
-        raise DefinitionsError(f"{where}: key 'definitions.mask_concepts': expected true or false")
-    out["dimensions"] = dimensions(protocol)
-    return out
+    """Clustering and comparison settings from ``[definitions]`` (checked when the protocol loaded)."""
+    s = protocol.config.definitions
+    return {"cluster_method": s.cluster_method, "k_min": s.k_min, "k_max": s.k_max,
+            "min_cluster_size": s.min_cluster_size, "seed": s.seed, "mask_concepts": s.mask_concepts,
+            "dimensions": dimensions(s.dimensions)}
 
 
 # -- the whole analysis --------------------------------------------------------------------------------

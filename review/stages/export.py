@@ -4,11 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from review.core.store import Store
-from review.core.queries import included_ids
-from review.writers.bibliography import SUFFIXES, store_keys, to_bibtex, to_csljson, to_ris
 from review.core.errors import ExportError
-from review.writers.bibliography import FORMATS
+from review.core.queries import included_ids
+from review.core.settings import ExportSettings
+from review.core.store import Store
+from review.core.settings import EXPORT_FORMATS as FORMATS
+from review.writers.bibliography import SUFFIXES, store_keys, to_bibtex, to_csljson, to_ris
 
 
 def _ids_in(value: Any) -> list[str]:
@@ -125,19 +126,8 @@ def export(store: Store, out: str | Path, fmt: str = "bibtex", ids: Sequence[str
 
 
 def _settings(protocol) -> dict[str, Any]:
-    s = protocol.settings.get("export", {}) if protocol is not None else {}
-    where = f"{protocol.path or 'protocol'}" if protocol is not None else "protocol"
-    known = {"abstract": bool, "unicode": bool, "formats": list}
-    for k, v in s.items():
-        if k not in known:
-            raise ExportError(f"{where}: unknown key 'export.{k}'; keys are {', '.join(known)}")
-        if not isinstance(v, known[k]):
-            raise ExportError(f"{where}: key 'export.{k}': expected {known[k].__name__}, got {v!r}")
-    formats = s.get("formats", ["bibtex", "ris", "csljson"])
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise ExportError(f"{where}: key 'export.formats': unknown {', '.join(map(str, bad))}; use {', '.join(FORMATS)}")
-    return {"abstract": s.get("abstract", True), "unicode": s.get("unicode", True), "formats": formats}
+    s = protocol.config.export if protocol is not None else ExportSettings()
+    return {"abstract": s.abstract, "unicode": s.unicode, "formats": list(s.formats)}
 
 
 def run(store: Store, protocol, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:

@@ -6,54 +6,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from review.core.records import Record
-from review.core.queries import select_records, store_lookup
-from review.networks.build import KINDS, NORMS, WORK_KINDS
-from review.core.queries import Lookup
 from review.core.errors import NetworkError
-from review.networks.build import build
+from review.core.queries import Lookup, select_records, store_lookup
+from review.core.records import Record
+from review.networks.build import WORK_KINDS, build
+
 
 # -- pipeline stage ------------------------------------------------------------------------------
-_SETTINGS = {"kinds": list, "min_count": int, "norm": str, "max_nodes": int, "records": str, "periods": list,
-             "seed": int, "resolution": (int, float), "formats": list, "field": str, "top": int}
-
-
 def settings(protocol) -> dict[str, Any]:
-    """The validated ``[networks]`` table of a protocol, with defaults filled in."""
-    from review.core.protocol import _Checker
-    from review.writers.network_files import FORMATS
-
-    raw = dict(protocol.settings.get("networks") or {})
-    where = str(protocol.path) if protocol.path else "<protocol>"
-    check = _Checker(protocol.text, where)
-    for key, value in raw.items():
-        if key in KINDS and isinstance(value, dict):
-            continue  # per-kind overrides, e.g. [networks.cocitation] min_count = 5
-        want = _SETTINGS.get(key)
-        if want is None:
-            check.fail(("networks", key), f"unknown key; expected one of {', '.join(sorted(_SETTINGS))} "
-                       "or a kind table such as [networks.cocitation]")
-        if isinstance(value, bool) or not isinstance(value, want):
-            check.fail(("networks", key), f"expected {'a number' if want == (int, float) else want.__name__}, "
-                       f"got {value!r}")
-    out = {"kinds": ["cocitation", "coupling", "citation", "coauthorship", "concepts"], "min_count": None,
-           "norm": "association", "max_nodes": 1000, "records": "auto", "periods": None, "seed": 42,
-           "resolution": 1.0, "formats": list(FORMATS), "field": "auto", "top": 20, **raw}
-    for k in out["kinds"]:
-        if k not in KINDS:
-            check.fail(("networks", "kinds"), f"unknown kind {k!r}; use any of {', '.join(KINDS)}")
-    if out["norm"] not in NORMS:
-        check.fail(("networks", "norm"), f"unknown normalisation {out['norm']!r}; use one of {', '.join(NORMS)}")
-    if out["records"] not in ("auto", "all", "included"):
-        check.fail(("networks", "records"), "expected \"auto\", \"all\" or \"included\"")
-    for f in out["formats"]:
-        if f not in FORMATS:
-            check.fail(("networks", "formats"), f"unknown format {f!r}; use any of {', '.join(FORMATS)}")
-    if out["min_count"] is not None and out["min_count"] < 1:
-        check.fail(("networks", "min_count"), "must be 1 or more")
-    if out["periods"] is not None and not all(isinstance(y, int) and not isinstance(y, bool) for y in out["periods"]):
-        check.fail(("networks", "periods"), "expected a list of years that start a new period, e.g. [2010, 2018]")
-    return out
+    """The ``[networks]`` settings (checked when the protocol loaded) as a dict, with ``kinds``."""
+    cfg = protocol.config.networks
+    return {"kinds": list(cfg.kinds), **cfg.for_kind("")}
 
 
 def _records_for(store, mode: str) -> tuple[list[Record], str]:
@@ -101,9 +64,7 @@ def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[
     """
     from review.writers import network_files as network_export
 
-    cfg = settings(protocol)
-    kc = {**cfg, **(cfg.get(kind) if isinstance(cfg.get(kind), dict) else {}),
-          **{k: v for k, v in overrides.items() if v is not None}}
+    kc = {**protocol.config.networks.for_kind(kind), **{k: v for k, v in overrides.items() if v is not None}}
     if records is None:
         records, record_set = select_records(store), "all"
     result = analyse(records, kind, min_count=kc["min_count"], norm=kc["norm"], max_nodes=kc["max_nodes"],

@@ -8,18 +8,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from review.core.protocol import Protocol
+from review.core.queries import PRESCREEN, RULES_REVIEWER
 from review.core.store import Store
 from review.screening.classifiers import Ranker
 from review.screening.features import TextFeatures
 from review.screening.rules import excluding_criteria
-from review.core.queries import PRESCREEN, RULES_REVIEWER
-from review.core.errors import ScreeningError
 from review.screening.session import ScreeningSession, model_from, stop_rule_from
-from review.screening.simulate import draw_priors, metrics, simulate
-from review.sources.labels import read_labels
-from review.screening.session import _where
-from review.screening.simulate import write_order
+from review.screening.simulate import draw_priors, metrics, simulate, write_order
 from review.sources.datasets import load_dataset
+from review.sources.labels import read_labels
 
 
 def prescreen(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, Any]:
@@ -58,6 +55,22 @@ def prescreen(store: Store, protocol: Protocol, progress: bool = True) -> dict[s
             "retracted": retracted}
 
 
+def check(protocol: Protocol) -> Path | None:
+    """Settings errors before any work: the screening model's keys and values, and the labels file.
+
+    Returns the labels file, if ``[screening] labels`` names one.
+    """
+    stop_rule_from(protocol), model_from(protocol)
+    if not protocol.config.screening.labels:
+        return None
+    base = protocol.path.resolve().parent if protocol.path else Path.cwd()
+    labels_file = base / protocol.config.screening.labels
+    if not labels_file.is_file():
+        protocol.fail(("screening", "labels"), f"labels file {labels_file} not found; give a CSV with "
+                      "openalex_id,label_included, relative to the protocol file")
+    return labels_file
+
+
 def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, Any]:
     """Pipeline stage: rule pre-screen, then the prioritised order of the title-abstract pool.
 
@@ -65,20 +78,14 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
     labels CSV, screening of the pool is simulated with those labels (artifact
     ``screening_simulation``: order and metrics); simulated decisions are never written as decisions.
     """
-    stop_rule_from(protocol), model_from(protocol)  # settings errors before any work
-    labels_path = protocol.screening.get("labels")
-    if labels_path:
-        base = protocol.path.resolve().parent if protocol.path else Path.cwd()
-        labels_file = base / labels_path
-        if not labels_file.is_file():
-            raise ScreeningError(f"{_where(protocol, 'labels')}: labels file {labels_file} not found")
+    labels_file = check(protocol)
     summary: dict[str, Any] = {"prescreen": prescreen(store, protocol, progress=progress)}
     session = ScreeningSession(store, protocol, reviewer="pipeline")
     order = session.queue(len(session))
     store.put_artifact("screening_priority", {"stage": "title_abstract", "order": order}, kind="screening",
                        protocol_hash=protocol.hash)
     summary["pool"] = len(session)
-    if labels_path:
+    if labels_file:
         from review.stages.screening import simulate_store
 
         labels = read_labels(labels_file)

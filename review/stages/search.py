@@ -10,16 +10,15 @@ import pyalex
 from tqdm.auto import tqdm
 
 from review.core.protocol import Protocol, Search
+from review.core.provenance import tool_versions
 from review.core.records import Record, Source
 from review.core.search_query import parse
 from review.core.store import Store
 from review.core.text import fold, short_openalex_id
-from review.sources.openalex_json import from_openalex
-from review.sources.snapshot import read_records
-from review.core.provenance import tool_versions
 from review.sources.importers import read_file
-from review.sources.openalex import Client, MAX_IDS, build_query, log
-from review.sources.snapshot import record_matches
+from review.sources.openalex import MAX_IDS, Client, build_query, log
+from review.sources.openalex_json import from_openalex
+from review.sources.snapshot import read_records, record_matches
 
 
 def import_files(store, paths: Iterable[str | Path], format: str | None = None, lenient: bool = False,
@@ -386,9 +385,9 @@ def search_openalex(store: Store, protocol: Protocol, progress: bool = True, bas
     client = client or Client(base_url, per_page=per_page)
     out: dict[str, Any] = {"searches": {s.name: search(store, s, protocol.hash, client=client, progress=progress)
                                         for s in protocol.searches}}
-    sb = protocol.snowball
-    if sb and (sb.get("backward", True) or sb.get("forward", True)):
-        out["snowball"] = snowball(store, backward=sb.get("backward", True), forward=sb.get("forward", True),
-                                   depth=sb.get("depth", 1), max_records=sb.get("max_records", 5000),
+    sb = protocol.config.snowball
+    if sb and (sb.backward or sb.forward):
+        out["snowball"] = snowball(store, backward=sb.backward, forward=sb.forward, depth=sb.depth,
+                                   max_records=sb.max_records,
                                    client=client, protocol_hash=protocol.hash, progress=progress)
     return out

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Callable
 
+from review import pipeline
+from review.core.errors import ReviewError
 from review.core.protocol import Protocol
-from review.core.errors import ProtocolError
 from review.core.protocol import load as load_protocol
 from review.core.protocol import loads as loads_protocol
 from review.core.store import Store
-from review.core.errors import StoreError
 
 EXIT_USER_ERROR = 2
 
 
-class UsageError(ValueError):
+class UsageError(ReviewError):
     """A command used wrongly; the message says how to use it."""
 
 
@@ -39,6 +38,7 @@ def open_review(args: argparse.Namespace, create: bool = False) -> tuple[Protoco
     store_path = getattr(args, "store", None)
     if protocol_path:
         protocol = load_protocol(protocol_path)
+        pipeline.check(protocol)  # every stage's settings, before anything is written
         path = Path(store_path) if store_path else protocol.store
         if not create and not path.exists():
             raise UsageError(f"{path}: no review store yet; create it with `review init {protocol_path}` "
@@ -59,7 +59,9 @@ def open_review(args: argparse.Namespace, create: bool = False) -> tuple[Protoco
     row = store.query("SELECT text, path FROM protocols WHERE hash=?", (h,)) if h else []
     if not row:
         raise UsageError(f"{store_path}: the store has no protocol; run `review init PROTOCOL.toml --store {store_path}`")
-    return loads_protocol(row[0]["text"], row[0]["path"]), store
+    protocol = loads_protocol(row[0]["text"], row[0]["path"])
+    pipeline.check(protocol)
+    return protocol, store
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -70,7 +72,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from review import pipeline
 
     protocol, store = open_review(args, create=True)
     summary = pipeline.run(store, protocol, snapshot=args.snapshot, stages=args.stages,
@@ -89,18 +90,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_snowball(args: argparse.Namespace) -> int:
+    from review.core.settings import SnowballSettings
     from review.stages import search as openalex
 
     protocol, store = open_review(args)
-    cfg = {**protocol.snowball}
-    for key in ("depth", "max_records"):
-        if getattr(args, key) is not None:
-            cfg[key] = getattr(args, key)
+    sb = protocol.config.snowball or SnowballSettings()
     result = openalex.snowball(
-        store, backward=not args.no_backward and cfg.get("backward", True),
-        forward=not args.no_forward and cfg.get("forward", True),
-        depth=cfg.get("depth", 1), max_records=cfg.get("max_records", 5000), progress=not args.quiet,
-        protocol_hash=protocol.hash)
+        store, backward=not args.no_backward and sb.backward, forward=not args.no_forward and sb.forward,
+        depth=args.depth if args.depth is not None else sb.depth,
+        max_records=args.max_records if args.max_records is not None else sb.max_records,
+        progress=not args.quiet, protocol_hash=protocol.hash)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -113,7 +112,6 @@ def cmd_serve_openalex(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from review import pipeline
 
     protocol, store = open_review(args)
     print(pipeline.format_summary(store, {}))
@@ -443,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
-    except (ValueError, StoreError, ProtocolError, OSError, sqlite3.DatabaseError) as e:
+    except (ReviewError, OSError) as e:
         msg = str(e) or type(e).__name__
         if isinstance(e, OSError) and e.filename:
             msg = f"{e.filename}: {e.strerror}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Iterable
+
 from review.core.errors import ScreeningError
 from review.screening.session import ScreeningSession
 

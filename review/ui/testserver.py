@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from review.core.search_query import matches, parse
 from review.core.errors import QueryError
+from review.core.search_query import matches, parse
 from review.core.text import fold, normalize_doi, rebuild_abstract, short_openalex_id
 
 MAX_PER_PAGE = 200

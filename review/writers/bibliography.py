@@ -10,7 +10,6 @@ from review.core.records import Record
 from review.core.store import Store
 from review.core.text import fold
 
-FORMATS = ("bibtex", "ris", "csljson")
 SUFFIXES = {"bibtex": ".bib", "ris": ".ris", "csljson": ".json"}
 KEYS_ARTIFACT = "citation_keys"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from review.definitions.extract import Definition
 from review.definitions.cluster import Clustering
+from review.definitions.extract import Definition
 
 
 def write_csv(definitions: list[Definition], path: str | Path) -> Path:

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from review.core.settings import NETWORK_FORMATS as FORMATS
 from review.networks.build import WORK_KINDS
 from review.networks.maps import Map
 
-FORMATS = ("graphml", "gexf", "vosviewer", "cytoscape", "html", "png", "svg", "csv")
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22",
            "#393b79", "#ad494a", "#637939", "#e7ba52", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#636363",
            "#fd8d3c", "#6baed6"]

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from review.core.store import Store
 from review.core.queries import counts
+from review.core.store import Store
 
 
 def rows(c: dict[str, Any]) -> list[tuple[str, str, int]]:

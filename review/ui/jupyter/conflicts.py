@@ -10,9 +10,9 @@ import sqlite3
 
 import ipywidgets as widgets
 
+from review.core.errors import StoreError
 from review.core.protocol import Protocol
 from review.core.store import Store
-from review.core.errors import StoreError
 from review.screening.reviewers import conflicts, kappa, resolve
 
 from .highlight import STYLE, legend_html, record_html, term_groups

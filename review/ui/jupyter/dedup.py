@@ -11,9 +11,9 @@ import sqlite3
 
 import ipywidgets as widgets
 
+from review.core.errors import StoreError
 from review.core.records import Record
 from review.core.store import Store
-from review.core.errors import StoreError
 from review.core.text import fold
 
 from .highlight import STYLE

@@ -15,10 +15,10 @@ import sqlite3
 
 import ipywidgets as widgets
 
+from review.core.errors import StoreError
 from review.core.protocol import Protocol
 from review.core.records import Record
 from review.core.store import Store
-from review.core.errors import StoreError
 from review.screening.session import ScreeningSession
 
 from .highlight import STYLE, legend_html, record_html, term_groups
