@@ -12,6 +12,7 @@ from typing import Any
 
 from review.core.errors import ReviewError
 from review.core.protocol import Protocol
+from review.core.queries import status_counts
 from review.core.store import Store
 
 # (stage name, module, function): each function is ``f(store, protocol, progress=…, **options) -> dict``.
@@ -81,24 +82,6 @@ def run(store: Store, protocol: Protocol, snapshot: str | Path | None = None, st
     return summary
 
 
-def counts(store: Store) -> dict[str, int]:
-    """Counts per stage, straight from the store."""
-    q = lambda sql: int(store.query(sql)[0][0])  # noqa: E731
-    return {
-        "records": q("SELECT COUNT(*) FROM records"),
-        "sources": q("SELECT COUNT(*) FROM record_sources"),
-        "search runs": q("SELECT COUNT(*) FROM runs WHERE kind IN ('search','snowball','import')"),
-        "duplicates removed": q("SELECT COUNT(*) FROM duplicates"),
-        "unique records": q("SELECT COUNT(*) FROM records WHERE id NOT IN (SELECT record_id FROM duplicates)"),
-        "dedup pairs to review": q("SELECT COUNT(*) FROM dedup_pairs WHERE status='maybe'"),
-        "excluded by rules": q("SELECT COUNT(DISTINCT record_id) FROM decisions WHERE stage='prescreen' AND decision='exclude'"),
-        "screening decisions": q("SELECT COUNT(*) FROM decisions WHERE stage IN ('title_abstract','full_text')"),
-        "definitions": q("SELECT COUNT(*) FROM definitions"),
-        "artifacts": q("SELECT COUNT(*) FROM artifacts"),
-        "events": q("SELECT COUNT(*) FROM events"),
-    }
-
-
 def format_summary(store: Store, summary: dict[str, Any]) -> str:
     """A short human-readable summary: stage results and store counts."""
     lines = [f"store: {store.path}"]
@@ -109,5 +92,5 @@ def format_summary(store: Store, summary: dict[str, Any]) -> str:
             secs = result.get("seconds", "") if isinstance(result, dict) else ""
             lines.append(f"  {stage:<12} done in {secs}s")
     lines.append("counts:")
-    lines += [f"  {k:<24} {v}" for k, v in counts(store).items()]
+    lines += [f"  {k:<24} {v}" for k, v in status_counts(store).items()]
     return "\n".join(lines)

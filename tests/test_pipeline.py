@@ -4,7 +4,8 @@ import pytest
 
 from review.core.protocol import loads
 from review.core.store import Store
-from review.pipeline import STAGES, counts, format_summary, run
+from review.core.queries import status_counts as counts
+from review.pipeline import STAGES, format_summary, run
 
 PROTO = """id = "t"
 title = "T"

@@ -207,3 +207,55 @@ def counts(store: Store) -> dict[str, Any]:
         "included": len(included),
         "included_ids": [i for i in unique_ids if i in included],
     }
+
+
+# -- definitions, seeds, screening tallies -----------------------------------------------------------
+def definition_rows(store: Store, label: str | None = None) -> list:
+    """Stored definitions with their record's year, in order: of the latest finished run of ``label``
+    (a protocol id), or of every run."""
+    sql = "SELECT d.*, r.year FROM definitions d LEFT JOIN records r ON r.id = d.record_id"
+    params: list[Any] = []
+    if label is not None:
+        sql += " WHERE d.run_id = (SELECT MAX(id) FROM runs WHERE kind='definitions' AND label=? AND status='done')"
+        params.append(label)
+    return store.query(sql + " ORDER BY d.id", params)
+
+
+def default_seeds(store: Store) -> list[str]:
+    """OpenAlex ids of the unique stored records that came from a search or import (not from snowballing)."""
+    rows = store.query(
+        "SELECT r.openalex_id FROM records r WHERE r.openalex_id IS NOT NULL"
+        " AND r.id NOT IN (SELECT record_id FROM duplicates)"
+        " AND EXISTS (SELECT 1 FROM record_sources s WHERE s.record_id = r.id AND s.kind != 'snowball')"
+        " ORDER BY r.rowid")
+    return [r[0] for r in rows]
+
+
+def decision_tally(store: Store) -> dict[tuple[str, str], dict[str, int]]:
+    """``{(stage, reviewer): {decision: n}}`` over each reviewer's current decisions (undone ones left out)."""
+    rows = store.query(
+        "SELECT stage, reviewer, decision, COUNT(*) AS n FROM decisions d JOIN (SELECT MAX(id) AS id FROM decisions"
+        " GROUP BY record_id, stage, reviewer) m ON d.id = m.id WHERE decision != 'undo'"
+        " GROUP BY stage, reviewer, decision ORDER BY stage, reviewer, decision")
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        out.setdefault((r["stage"], r["reviewer"]), {})[r["decision"]] = r["n"]
+    return out
+
+
+def status_counts(store: Store) -> dict[str, int]:
+    """Counts per stage, straight from the store."""
+    q = lambda sql: int(store.query(sql)[0][0])  # noqa: E731
+    return {
+        "records": q("SELECT COUNT(*) FROM records"),
+        "sources": q("SELECT COUNT(*) FROM record_sources"),
+        "search runs": q("SELECT COUNT(*) FROM runs WHERE kind IN ('search','snowball','import')"),
+        "duplicates removed": q("SELECT COUNT(*) FROM duplicates"),
+        "unique records": q("SELECT COUNT(*) FROM records WHERE id NOT IN (SELECT record_id FROM duplicates)"),
+        "dedup pairs to review": q("SELECT COUNT(*) FROM dedup_pairs WHERE status='maybe'"),
+        "excluded by rules": q("SELECT COUNT(DISTINCT record_id) FROM decisions WHERE stage='prescreen' AND decision='exclude'"),
+        "screening decisions": q("SELECT COUNT(*) FROM decisions WHERE stage IN ('title_abstract','full_text')"),
+        "definitions": q("SELECT COUNT(*) FROM definitions"),
+        "artifacts": q("SELECT COUNT(*) FROM artifacts"),
+        "events": q("SELECT COUNT(*) FROM events"),
+    }

@@ -443,6 +443,98 @@ class Store:
         row = self.conn.execute("SELECT data FROM artifacts WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def artifacts(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """``(name, data)`` of the artifacts whose name starts with ``prefix``, oldest first."""
+        rows = self.conn.execute("SELECT name, data FROM artifacts WHERE substr(name, 1, ?) = ? ORDER BY ts, name",
+                                 (len(prefix), prefix)).fetchall()
+        return [(r[0], json.loads(r[1]) if r[1] else None) for r in rows]
+
+    # -- protocols and runs -------------------------------------------------------------------
+    def protocol(self, hash_: str) -> sqlite3.Row | None:
+        """The stored protocol version ``hash_`` (``text``, ``path``, ``loaded_at``)."""
+        return self.conn.execute("SELECT * FROM protocols WHERE hash=?", (hash_,)).fetchone()
+
+    def protocols(self) -> list[sqlite3.Row]:
+        """Every protocol version loaded into this store, oldest first."""
+        return self.conn.execute("SELECT * FROM protocols ORDER BY loaded_at").fetchall()
+
+    def run(self, run_id: int) -> sqlite3.Row:
+        """One row of the run log."""
+        return self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark an unfinished run as running again (it resumes from its checkpoint)."""
+        with self.transaction():
+            self.conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE id=?", (run_id,))
+
+    def run_record_ids(self, run_id: int, name: str | None = None) -> set[str]:
+        """Ids of the records a run brought (optionally only those it brought under source ``name``)."""
+        sql, params = "SELECT DISTINCT record_id FROM record_sources WHERE run_id=?", [run_id]
+        if name:
+            sql += " AND name=?"
+            params.append(name)
+        return {r[0] for r in self.conn.execute(sql, params)}
+
+    def record_id_by_doi(self, doi: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM records WHERE doi=? ORDER BY rowid LIMIT 1", (doi,)).fetchone()
+        return row[0] if row else None
+
+    # -- duplicates -------------------------------------------------------------------------------
+    def duplicates(self) -> dict[str, str]:
+        """``{record id: canonical record id}`` of every record marked as a duplicate."""
+        return dict(self.conn.execute("SELECT record_id, canonical_id FROM duplicates").fetchall())
+
+    def mark_duplicate(self, record_id: str, canonical_id: str, method: str, score: float | None = None,
+                       run_id: int | None = None) -> None:
+        """Record ``record_id`` as a duplicate of ``canonical_id`` (replacing an earlier mark)."""
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO duplicates(record_id, canonical_id, score, method, run_id, ts)"
+                              " VALUES (?,?,?,?,?,?)", (record_id, canonical_id, score, method, run_id, now()))
+
+    def dedup_pairs(self, statuses: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        """Pairs the dedup stage kept (``a < b``, ``score``, ``status``, ``info``), best score first."""
+        sql, params = "SELECT * FROM dedup_pairs", []
+        if statuses is not None:
+            statuses = list(statuses)
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = statuses
+        return self.conn.execute(sql + " ORDER BY score DESC, a, b", params).fetchall()
+
+    def add_dedup_pair(self, a: str, b: str, status: str, score: float | None = None, info: str = "",
+                       decided_by: str | None = None) -> None:
+        """Keep a pair (``maybe``), or a human decision on it (``same``/``different``, replacing the pair's status)."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO dedup_pairs(a, b, score, status, decided_by, ts, info) VALUES (?,?,?,?,?,?,?)"
+                              " ON CONFLICT(a, b) DO UPDATE SET status=excluded.status, decided_by=excluded.decided_by,"
+                              " ts=excluded.ts", (a, b, score, status, decided_by, now(), info))
+
+    # -- full texts and definitions ---------------------------------------------------------------
+    def set_fulltext(self, record_id: str, path: str, text: str | None, status: str = "retrieved") -> None:
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO fulltexts(record_id, path, text, status, ts) VALUES (?,?,?,?,?)",
+                              (record_id, path, text, status, now()))
+
+    def fulltexts(self) -> dict[str, str]:
+        """``{record id: text}`` of the retrieved full texts."""
+        return dict(self.conn.execute("SELECT record_id, text FROM fulltexts WHERE status='retrieved'"
+                                      " AND text IS NOT NULL").fetchall())
+
+    def replace_definitions(self, label: str, run_id: int, rows: Iterable[tuple]) -> list[int]:
+        """Store a definitions run's rows and drop the earlier runs' rows of ``label``; returns the new row ids.
+
+        Each row: ``(record_id, concept, sentence, field, position, pattern, cited, lang)``.
+        """
+        ts, ids = now(), []
+        with self.transaction():
+            self.conn.execute("DELETE FROM definitions WHERE run_id IN (SELECT id FROM runs WHERE kind='definitions'"
+                              " AND label=?) AND run_id != ?", (label, run_id))
+            for row in rows:
+                cur = self.conn.execute(
+                    "INSERT INTO definitions(record_id, concept, sentence, field, position, pattern, cited, lang,"
+                    " run_id, ts) VALUES (?,?,?,?,?,?,?,?,?,?)", (*row, run_id, ts))
+                ids.append(int(cur.lastrowid))
+        return ids
+
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

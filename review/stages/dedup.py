@@ -29,14 +29,13 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
     to ``dedup_pairs``; every decision is an event (``dedup``/``duplicate``,
     ``maybe``, ``vetoed``) and the run's counts one more (``dedup``/``run``).
     """
-    from review.core.store import now
 
     opts = settings(protocol) if protocol is not None else {"link_related": True}
     records = list(store.records())
     ids = [r.id for r in records]
     pos = {rid: i for i, rid in enumerate(ids)}
-    existing = dict(store.query("SELECT record_id, canonical_id FROM duplicates"))
-    decided = store.query("SELECT a, b, status FROM dedup_pairs WHERE status IN ('same','different')")
+    existing = store.duplicates()
+    decided = store.dedup_pairs(("same", "different"))
     pairs_of = lambda rows: [(pos[a], pos[b]) for a, b in rows if a in pos and b in pos]  # noqa: E731
     same = pairs_of(existing.items()) + pairs_of((r["a"], r["b"]) for r in decided if r["status"] == "same")
     different = pairs_of((r["a"], r["b"]) for r in decided if r["status"] == "different")
@@ -47,10 +46,9 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
     for i, j, c in res.duplicates:
         why.setdefault(i, c)
         why.setdefault(j, c)
-    known = {(r["a"], r["b"]) for r in store.query("SELECT a, b FROM dedup_pairs")}
+    known = {(r["a"], r["b"]) for r in store.dedup_pairs()}
     n_new = n_maybe = 0
-    ts = now()
-    with store.transaction() as conn:
+    with store.transaction():
         for g in res.groups:
             # an existing canonical id stays canonical, so ids seen by reviewers do not move
             canon_i = next((pos[existing[ids[x]]] for x in g if existing.get(ids[x]) in pos), g[0])
@@ -59,9 +57,7 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
                 if x == canon_i or existing.get(ids[x]) == canon:
                     continue
                 c = why.get(x)
-                conn.execute("INSERT OR REPLACE INTO duplicates(record_id, canonical_id, score, method, run_id, ts)"
-                             " VALUES (?,?,?,?,?,?)", (ids[x], canon, c.score if c else None,
-                                                       "auto" if c else "group", run_id, ts))
+                store.mark_duplicate(ids[x], canon, "auto" if c else "group", c.score if c else None, run_id)
                 store.log("dedup", "duplicate", record_id=ids[x], run_id=run_id, protocol_hash=phash,
                           data={"canonical_id": canon, "score": c.score if c else None,
                                 "reasons": c.reasons if c else "joined through its group"})
@@ -72,8 +68,7 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
             if (a, b) in known:
                 continue
             known.add((a, b))
-            conn.execute("INSERT INTO dedup_pairs(a, b, score, status, ts, info) VALUES (?,?,?,?,?,?)",
-                         (a, b, c.score, "maybe", ts, c.reasons))
+            store.add_dedup_pair(a, b, "maybe", c.score, c.reasons)
             store.log("dedup", "maybe", record_id=a, run_id=run_id, protocol_hash=phash,
                       data={"a": a, "b": b, "score": c.score, "reasons": c.reasons})
             n_maybe += 1
@@ -92,7 +87,7 @@ def run(store, protocol=None, progress: bool = True) -> dict[str, Any]:
 # -- the review queue -------------------------------------------------------------------------
 def maybe_pairs(store, with_records: bool = True) -> list[dict[str, Any]]:
     """Open "maybe" pairs, best score first: ``{a, b, score, reasons[, record_a, record_b]}``."""
-    rows = store.query("SELECT a, b, score, info FROM dedup_pairs WHERE status='maybe' ORDER BY score DESC, a, b")
+    rows = store.dedup_pairs(("maybe",))
     out = []
     for r in rows:
         item = {"a": r["a"], "b": r["b"], "score": r["score"], "reasons": r["info"] or ""}
@@ -108,7 +103,6 @@ def resolve_pair(store, a: str, b: str, same: bool, reviewer: str) -> None:
     The record with the more complete metadata stays canonical; its group absorbs
     the other record's group.
     """
-    from review.core.store import now
 
     if not reviewer:
         raise ValueError("resolve_pair needs the reviewer's name")
@@ -118,23 +112,19 @@ def resolve_pair(store, a: str, b: str, same: bool, reviewer: str) -> None:
             raise ValueError(f"record {rid!r} is not in the store")
     a, b = sorted((a, b))
     status = "same" if same else "different"
-    ts = now()
-    with store.transaction() as conn:
-        conn.execute("INSERT INTO dedup_pairs(a, b, score, status, decided_by, ts, info) VALUES (?,?,?,?,?,?,?)"
-                     " ON CONFLICT(a, b) DO UPDATE SET status=excluded.status, decided_by=excluded.decided_by,"
-                     " ts=excluded.ts", (a, b, None, status, reviewer, ts, "human"))
+    with store.transaction():
+        store.add_dedup_pair(a, b, status, info="human", decided_by=reviewer)
         store.log("dedup", "pair_resolved", record_id=a, actor=reviewer, data={"a": a, "b": b, "decision": status})
         if not same:
             return
-        canon = dict(store.query("SELECT record_id, canonical_id FROM duplicates"))
+        canon = store.duplicates()
         ca, cb = canon.get(a, a), canon.get(b, b)
         if ca == cb:
             return
         keep, drop = sorted((ca, cb), key=lambda rid: (-prepare(store.record(rid)).n_fields, rid))
         moved = [rid for rid, c in canon.items() if c == drop] + [drop]
         for rid in moved:
-            conn.execute("INSERT OR REPLACE INTO duplicates(record_id, canonical_id, score, method, ts)"
-                         " VALUES (?,?,?,?,?)", (rid, keep, None, f"human:{reviewer}", ts))
+            store.mark_duplicate(rid, keep, f"human:{reviewer}")
             store.log("dedup", "duplicate", record_id=rid, actor=reviewer,
                       data={"canonical_id": keep, "reasons": "reviewer decision"})
         store.update_record(merge([store.record(keep), store.record(drop)]))

@@ -10,7 +10,8 @@ from tqdm.auto import tqdm
 
 from review.core.errors import DefinitionsError
 from review.core.protocol import Protocol
-from review.core.store import Store, now
+from review.core.queries import definition_rows
+from review.core.store import Store
 from review.definitions.cluster import cluster
 from review.definitions.compare import compare, dimensions
 from review.definitions.concept_map import _node_link, build_map
@@ -25,10 +26,7 @@ def add_fulltext(store: Store, record_id: str, path: str | Path) -> dict[str, An
     """Store the full text of a record (replacing an earlier one) and return a short summary."""
     rid = _resolve_record(store, record_id)
     text = read_fulltext(path)
-    with store.transaction():
-        store.conn.execute(
-            "INSERT OR REPLACE INTO fulltexts(record_id, path, text, status, ts) VALUES (?,?,?,?,?)",
-            (rid, str(Path(path).resolve()), text, "retrieved", now()))
+    store.set_fulltext(rid, str(Path(path).resolve()), text)
     store.log("fulltext", "added", record_id=rid, data={"path": str(path), "chars": len(text)})
     return {"record_id": rid, "path": str(path), "chars": len(text), "sentences": len(split_sentences(text, True))}
 
@@ -44,9 +42,9 @@ def _resolve_record(store: Store, record_id: str) -> str:
         return oa
     doi = normalize_doi(rid)
     if doi:
-        row = store.query("SELECT id FROM records WHERE doi=?", (doi,))
-        if row:
-            return row[0]["id"]
+        found = store.record_id_by_doi(doi)
+        if found:
+            return found
     raise DefinitionsError(f"record {record_id!r} is not in the store {store.path}; give a record id (e.g. W2741809807) or DOI "
                            "of a stored record")
 
@@ -69,8 +67,7 @@ def extract(store: Store, protocol: Protocol, progress: bool = True) -> list[Def
         ids = [i for i in ids if i in included]
     fulltexts = {}
     if "fulltext" in cfg["fields"]:
-        fulltexts = {r["record_id"]: r["text"] for r in store.query(
-            "SELECT record_id, text FROM fulltexts WHERE status='retrieved' AND text IS NOT NULL")}
+        fulltexts = store.fulltexts()
     out: list[Definition] = []
     for rec in tqdm(store.records(ids), total=len(ids), desc="definitions", unit="rec", disable=not progress):
         parts = [(f, getattr(rec, f)) for f in ("title", "abstract") if f in cfg["fields"]]
@@ -89,28 +86,17 @@ def save(store: Store, protocol: Protocol, definitions: list[Definition], info: 
 
     run_id = store.start_run("definitions", protocol.id, query={"patterns": sorted({p.name for p in PATTERNS})},
                              protocol_hash=protocol.hash, tool_versions=tool_versions())
-    ts = now()
-    with store.transaction():
-        store.conn.execute("DELETE FROM definitions WHERE run_id IN (SELECT id FROM runs WHERE kind='definitions' AND label=?)"
-                           " AND run_id != ?", (protocol.id, run_id))
-        for d in definitions:
-            cur = store.conn.execute(
-                "INSERT INTO definitions(record_id, concept, sentence, field, position, pattern, cited, lang, run_id, ts)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (d.record_id, d.concept, d.sentence, d.field, d.position, d.pattern, d.cited or None, d.lang, run_id, ts))
-            d.id = int(cur.lastrowid)
+    ids = store.replace_definitions(protocol.id, run_id, [
+        (d.record_id, d.concept, d.sentence, d.field, d.position, d.pattern, d.cited or None, d.lang) for d in definitions])
+    for d, id_ in zip(definitions, ids):
+        d.id = id_
     store.finish_run(run_id, n_records=len({d.record_id for d in definitions}), info=info or {"definitions": len(definitions)})
     return run_id
 
 
 def load(store: Store, protocol: Protocol | None = None) -> list[Definition]:
     """Stored definitions (of the protocol's latest run, or of every run), with the records' years."""
-    sql = ("SELECT d.*, r.year FROM definitions d LEFT JOIN records r ON r.id = d.record_id")
-    params: list[Any] = []
-    if protocol is not None:
-        sql += " WHERE d.run_id = (SELECT MAX(id) FROM runs WHERE kind='definitions' AND label=? AND status='done')"
-        params.append(protocol.id)
-    rows = store.query(sql + " ORDER BY d.id", params)
+    rows = definition_rows(store, protocol.id if protocol is not None else None)
     return [Definition(concept=r["concept"], term="", sentence=r["sentence"], pattern=r["pattern"] or "",
                        lang=r["lang"] or "", cited=r["cited"] or "", record_id=r["record_id"], field=r["field"],
                        position=r["position"] or 0, year=r["year"], id=r["id"]) for r in rows]

@@ -25,7 +25,7 @@ def _ids_in(value: Any) -> list[str]:
 
 def _networks(store: Store, kind: str | None, prefer: Sequence[str]) -> list[tuple[str, dict]]:
     """``(kind, artifact)`` of the networks stage: the one asked for, else all, preferred kinds first."""
-    names = [r["name"] for r in store.query("SELECT name FROM artifacts WHERE name LIKE 'network:%' ORDER BY name")]
+    names = sorted(name for name, _ in store.artifacts("network:"))
     kinds = [n.split(":", 1)[1] for n in names]
     if kind is not None:
         if kind not in kinds:

@@ -10,6 +10,7 @@ import pyalex
 from tqdm.auto import tqdm
 
 from review.core.protocol import Protocol, Search
+from review.core.queries import default_seeds
 from review.core.provenance import tool_versions
 from review.core.records import Record, Source
 from review.core.search_query import parse
@@ -104,18 +105,9 @@ def _resume(store: Store, kind: str, label: str, query: dict, protocol_hash: str
     if row is not None and row["status"] == "done":
         return row["id"], True, False
     if row is not None:
-        with store.transaction():
-            store.conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE id=?", (row["id"],))
+        store.reopen_run(row["id"])
         return row["id"], False, True
     return store.start_run(kind, label, query, protocol_hash, tool_versions()), False, False
-
-
-def _run_ids(store: Store, run_id: int, name: str | None = None) -> set[str]:
-    sql, params = "SELECT DISTINCT record_id FROM record_sources WHERE run_id=?", [run_id]
-    if name:
-        sql += " AND name=?"
-        params.append(name)
-    return {r[0] for r in store.query(sql, params)}
 
 
 def _fail(store: Store, run_id: int, client: Client, error: BaseException) -> None:
@@ -143,10 +135,9 @@ def search(store: Store, protocol_search: Search, protocol_hash: str | None = No
     query = {"source": "openalex", "url": client.public_base, **asdict(s)}
     run_id, done, resumed = _resume(store, "search", s.name, query, protocol_hash)
     if done:
-        row = store.query("SELECT n_records FROM runs WHERE id=?", (run_id,))[0]
-        return {"run_id": run_id, "n_records": row[0], "skipped": True}
+        return {"run_id": run_id, "n_records": store.run(run_id)["n_records"], "skipped": True}
     state = store.checkpoint(run_id, "cursor") or {"cursor": "*", "page": 0, "fetched": 0, "new": 0, "count": None}
-    seen = _run_ids(store, run_id)
+    seen = store.run_record_ids(run_id)
     requests_before, pages = client.n_requests, 0
     q = build_query(s)
     bar = tqdm(total=state["count"], initial=state["fetched"], desc=f"OpenAlex {s.name}", unit=" works",
@@ -196,16 +187,6 @@ def search(store: Store, protocol_search: Search, protocol_hash: str | None = No
 
 
 # -- citation chasing ------------------------------------------------------------------------
-def default_seeds(store: Store) -> list[str]:
-    """OpenAlex ids of the unique stored records that came from a search or import (not from snowballing)."""
-    rows = store.query(
-        "SELECT r.openalex_id FROM records r WHERE r.openalex_id IS NOT NULL"
-        " AND r.id NOT IN (SELECT record_id FROM duplicates)"
-        " AND EXISTS (SELECT 1 FROM record_sources s WHERE s.record_id = r.id AND s.kind != 'snowball')"
-        " ORDER BY r.rowid")
-    return [r[0] for r in rows]
-
-
 def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool = True, forward: bool = True,
              depth: int = 1, max_records: int = 5000, base_url: str | None = None, per_page: int = 200,
              progress: bool = True, client: Client | None = None,
@@ -242,21 +223,20 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
              "backward": backward, "forward": forward, "depth": depth, "max_records": max_records}
     run_id, done, resumed = _resume(store, "snowball", "snowball", query, protocol_hash)
     if done:
-        row = store.query("SELECT n_records, info FROM runs WHERE id=?", (run_id,))[0]
-        return {"run_id": run_id, "seeds": len(seed_ids), "new_records": row[0], "skipped": True}
+        return {"run_id": run_id, "seeds": len(seed_ids), "new_records": store.run(run_id)["n_records"], "skipped": True}
     state = store.checkpoint(run_id, "state") or {"depth": 1, "phase": "backward", "batch": 0, "cursor": "*",
                                                   "fetched": 0, "not_found": 0}
     requests_before = client.n_requests
     known = set(store.record_ids())
     phases = [p for p, on in (("backward", backward), ("forward", forward)) if on]
-    bar = tqdm(total=max_records, initial=len(_run_ids(store, run_id)), desc="snowball", unit=" works",
+    bar = tqdm(total=max_records, initial=len(store.run_record_ids(run_id)), desc="snowball", unit=" works",
                disable=not progress, leave=False)
     capped = False
     try:
         while state["depth"] <= depth and phases and not capped:
             d = state["depth"]
             frontier = seed_ids if d == 1 else sorted(
-                _run_ids(store, run_id, f"backward:d{d - 1}") | _run_ids(store, run_id, f"forward:d{d - 1}"))
+                store.run_record_ids(run_id, f"backward:d{d - 1}") | store.run_record_ids(run_id, f"forward:d{d - 1}"))
             if not frontier:
                 break
             if state["phase"] not in phases:
@@ -274,8 +254,8 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
         raise
     finally:
         bar.close()
-    found = {p: sum(len(_run_ids(store, run_id, f"{p}:d{d}")) for d in range(1, depth + 1)) for p in phases}
-    n = len(_run_ids(store, run_id))
+    found = {p: sum(len(store.run_record_ids(run_id, f"{p}:d{d}")) for d in range(1, depth + 1)) for p in phases}
+    n = len(store.run_record_ids(run_id))
     summary = {"run_id": run_id, "seeds": len(seed_ids), "new_records": n, **found,
                "not_found": state["not_found"], "requests": client.n_requests - requests_before,
                "capped": capped, "resumed": resumed, "skipped": False}
@@ -297,7 +277,7 @@ def _save(store: Store, run_id: int, state: dict, records: list[Record] = (), ra
 
 
 def _room(store: Store, run_id: int, max_records: int) -> int:
-    return max_records - len(_run_ids(store, run_id))
+    return max_records - len(store.run_record_ids(run_id))
 
 
 def _backward(store: Store, client: Client, run_id: int, d: int, frontier: list[str], known: set[str],

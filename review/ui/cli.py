@@ -56,10 +56,10 @@ def open_review(args: argparse.Namespace, create: bool = False) -> tuple[Protoco
         raise UsageError(f"{store_path}: review store not found; create one with `review init PROTOCOL.toml`")
     store = Store(store_path)
     h = store.meta("protocol_hash")
-    row = store.query("SELECT text, path FROM protocols WHERE hash=?", (h,)) if h else []
-    if not row:
+    row = store.protocol(h) if h else None
+    if row is None:
         raise UsageError(f"{store_path}: the store has no protocol; run `review init PROTOCOL.toml --store {store_path}`")
-    protocol = loads_protocol(row[0]["text"], row[0]["path"])
+    protocol = loads_protocol(row["text"], row["path"])
     pipeline.check(protocol)
     return protocol, store
 

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from review import __version__
+from review.core.queries import decision_tally, definition_rows
 from review.core.store import Store
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -113,7 +114,7 @@ def section_protocol(store: Store, protocol) -> str:
             ["name", "kind", "description", "applied"],
             [[c.name, c.kind, c.description, "automatically" if (c.automatic and c.has_rule) else "by reviewers"]
              for c in p.criteria]))
-    others = store.query("SELECT hash, loaded_at FROM protocols WHERE hash != ? ORDER BY loaded_at", (p.hash,))
+    others = [r for r in store.protocols() if r["hash"] != p.hash]
     if others:
         out.append("<p class='muted'>Earlier protocol versions in this store: "
                    + ", ".join(f"<code>{e(r['hash'])}</code> ({e(r['loaded_at'])})" for r in others) + "</p>")
@@ -121,7 +122,7 @@ def section_protocol(store: Store, protocol) -> str:
 
 
 def section_search_log(store: Store) -> str:
-    runs = store.query("SELECT * FROM runs ORDER BY id")
+    runs = store.runs()
     if not runs:
         return _not_run("Searches", "`review run PROTOCOL` or `review search PROTOCOL`")
     body = []
@@ -152,15 +153,9 @@ def section_prisma(numbers: dict[str, Any]) -> str:
 
 
 def section_screening(store: Store) -> str:
-    rows_ = store.query(
-        "SELECT stage, reviewer, decision, COUNT(*) AS n FROM decisions d JOIN (SELECT MAX(id) AS id FROM decisions"
-        " GROUP BY record_id, stage, reviewer) m ON d.id = m.id WHERE decision != 'undo'"
-        " GROUP BY stage, reviewer, decision ORDER BY stage, reviewer, decision")
-    if not rows_:
+    agg = decision_tally(store)
+    if not agg:
         return _not_run("Screening", "screen with `review screen` or the screening notebook")
-    agg: dict[tuple[str, str], dict[str, int]] = {}
-    for r in rows_:
-        agg.setdefault((r["stage"], r["reviewer"]), {})[r["decision"]] = r["n"]
     return table(["stage", "reviewer", "include", "maybe", "exclude"],
                  [[s, rv, d.get("include", 0), d.get("maybe", 0), d.get("exclude", 0)] for (s, rv), d in agg.items()])
 
@@ -221,8 +216,7 @@ def section_definitions(store: Store, out_dir: Path | None) -> str:
     if comparison is not None:
         out.append("<h3>Concept comparison</h3>" + _artifact_html(comparison, _comparison_html))
     out.append(_images(out_dir / "definitions" if out_dir else None))
-    defs = store.query("SELECT d.concept, d.sentence, d.record_id, d.cited, r.year FROM definitions d"
-                       " LEFT JOIN records r ON r.id = d.record_id ORDER BY d.concept, r.year, d.id")
+    defs = sorted(definition_rows(store), key=lambda d: (d["concept"], d["year"] is not None, d["year"] or 0, d["id"]))
     if defs:
         by: dict[str, list[Any]] = {}
         for d in defs:
@@ -241,11 +235,10 @@ def section_definitions(store: Store, out_dir: Path | None) -> str:
 
 def section_maps(store: Store, out_dir: Path | None, report_dir: Path) -> str:
     out = []
-    for a in store.query("SELECT name, data FROM artifacts WHERE name LIKE 'network:%' ORDER BY ts"):
-        art = _json(a["data"]) or {}
+    for name, art in store.artifacts("network:"):
         if not isinstance(art, dict):
             continue
-        kind = a["name"].split(":", 1)[1]
+        kind = name.split(":", 1)[1]
         part = [f"<h3>{e(kind.capitalize())} network</h3><p>{e(art.get('nodes', '?'))} nodes, "
                 f"{e(art.get('links', '?'))} links, {e(len(art.get('clusters') or []))} clusters "
                 f"({e(art.get('record_set', ''))} records).</p>"]
