@@ -497,7 +497,7 @@ def _bib_field_line(raw: str, start: int, fld: str) -> str | None:
     """The line number of field ``fld`` (``year`` also as ``date``) in a BibTeX entry starting at ``start``."""
     names = ("year", "date") if fld == "year" else (fld,)
     for i, line in enumerate(raw.split("\n")):
-        if re.match(r"\s*(?:@\w+\s*[{(][^,]*,\s*)?(%s)\s*=" % "|".join(names), line, re.I):
+        if re.match(r"\s*(?:@\w+\s*[{(][^,]*,\s*)?(" + "|".join(names) + r")\s*=", line, re.I):
             return str(start + i)
     return None
 

@@ -202,7 +202,8 @@ def dedup_files(paths: Sequence[str | Path], out_dir: str | Path, format: str | 
     record; ``group_id`` is the record_id of the group's kept record),
     ``out_dir/maybe_pairs.csv`` and ``out_dir/records.csv`` (the deduplicated records,
     merged) and ``out_dir/import_problems.csv`` (fields dropped and entries skipped on reading, see
-    :func:`~review.sources.importers.write_problems`). ``record_id`` is the input's own id (CSV ``ID``, BibTeX key, RIS ``ID``
+    :func:`~review.sources.importers.write_problems`). ``record_id`` is the input's own id (CSV ``ID``,
+    BibTeX key, RIS ``ID``
     or position, OpenAlex id); with several files, ids used in more than one file are
     prefixed ``file name:``.
     """
