@@ -221,7 +221,7 @@ def loso(peer: bool = True) -> None:
     counts: dict[tuple[int, str], tuple[int, int, int, float]] = {}  # (combo, set) -> tp, predicted, true, seconds
     for ci, combo in enumerate(grid):
         cmp.PARAMS.update(combo)
-        for name, (ids, truth, r, prep) in data.items():
+        for name, (_, truth, r, prep) in data.items():
             t0 = time.perf_counter()
             res = find_duplicates(r.records, prepared=prep)
             sec = time.perf_counter() - t0
