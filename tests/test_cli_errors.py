@@ -37,6 +37,7 @@ COMMANDS = {
     "protocol": ["init", "{file}"],
     "snapshot": ["search", "{proto}", "--snapshot", "{file}", "-q"],
     "import": ["import", "{file}", "--protocol", "{proto}", "-q"],
+    "import-strict": ["import", "{file}", "--protocol", "{proto}", "--strict", "-q"],
     "store": ["status", "--store", "{file}"],
     "labels": ["simulate", "{file}", "-q"],
     "stage": ["run", "{file}", "--stages", "{stage}", "-q"],
@@ -157,7 +158,7 @@ def _check(case: dict, r: dict, work: Path) -> None:
     for needle in case["expect"]:
         assert needle.lower() in err.lower(), f"{case['file']} ({case['why']}): {needle!r} not in {err!r}"
     assert len(err) < 600, f"{case['file']}: error line too long ({len(err)} chars)"
-    if case["command"] == "import" and (work / "t.sqlite").exists():
+    if case["command"].startswith("import") and (work / "t.sqlite").exists():
         # a strict import that fails leaves the store without records (nothing half-imported)
         with sqlite3.connect(work / "t.sqlite") as c:
             assert c.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0

@@ -9,7 +9,7 @@ import pytest
 from review.core.records import Author, Record, Source
 from review.core.store import Store
 from review.dedup.blocking import candidate_pairs
-from review.dedup.compare import compare
+from review.dedup.compare import PARAMS, compare
 from review.dedup.group import find_duplicates, merge
 from review.dedup.prepare import DISTINCT, DUPLICATE, MAYBE, prepare
 from review.sources.importers import read_file
@@ -72,7 +72,7 @@ def test_a_shared_doi_does_not_merge_different_chapters():
 
 @pytest.mark.parametrize("change", [
     {"pages": "531-540"},  # another article of the same issue
-    {"year": 2023},  # two years apart
+    {"year": 2023, "volume": "25"},  # two years apart, in another volume
     {"doi": "10.9/other"},  # a conflicting DOI
     {"issue": "5"},
     {"title": "Co-production of welfare services between municipalities and voluntary organisations: Part 2"},
@@ -86,6 +86,17 @@ def test_conflicting_evidence_never_merges(change):
                                                        else (DUPLICATE,))
     other_authors = rec(id="c", authors=("Hansen, Anne", "Lund, Kari"), **{**{"doi": None}, **change})
     assert outcome(a, other_authors) in (MAYBE, DISTINCT)
+
+
+def test_a_wrong_year_is_outweighed_by_journal_volume_pages_and_authors(monkeypatch):
+    """``year_by_evidence`` (off as shipped: leave-one-set-out found no evidence either way, the tie goes to
+    the conservative choice)."""
+    a, b = rec(), rec(id="b", year=2023)
+    assert outcome(a, b) in (MAYBE, DISTINCT)
+    monkeypatch.setitem(PARAMS, "year_by_evidence", True)
+    assert outcome(a, b) == DUPLICATE
+    assert "a wrong year" in compare(prepare(a), prepare(b)).reasons
+    assert outcome(a, rec(id="c", year=2023, pages="1-12")) in (MAYBE, DISTINCT)  # other pages: another work
 
 
 def test_erratum_is_not_its_article():
@@ -282,3 +293,77 @@ def test_dedup_files_ids_used_in_two_files_get_the_file_name(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "out" / "duplicate_groups.csv")))
     assert [(r["record_id"], r["group_id"]) for r in rows] == [("one.csv:1", "one.csv:1"), ("2", "2"),
                                                                ("two.ris:1", "one.csv:1")]
+
+
+# -- kinds of duplicates that multi-database exports are full of (issue #16) ------------------------
+def _r(title, authors, year, venue, volume="", issue="", pages="", doi=None, id="x") -> Record:
+    return Record(id=id, title=title, authors=[Author(a) for a in authors.split("; ") if a], year=year, venue=venue,
+                  volume=volume, issue=issue, pages=pages, doi=doi)
+
+
+COPD = "Treatment of chronic obstructive pulmonary disease in elderly patients"
+TIO = ("Zhou, Y; Zhong, NS; Li, X", 2017, "N Engl J Med", "377", "10", "923-935")
+TIO_FULL = ("Zhou, Yumin; Zhong, Nan-Shan; Li, Xiaochen", 2017, "New England Journal of Medicine", "377", "10",
+            "923-35")
+ICS = "Inhaled corticosteroids for stable chronic obstructive pulmonary disease"
+YANG = "Yang, IA; Clarke, MS; Sim, EH; Fong, KM"
+
+
+@pytest.mark.parametrize("a, b", [
+    # PubMed's translation in brackets beside the original title with the translation (Embase)
+    (_r(f"Behandlung der COPD bei alteren Patienten [{COPD}]", "Muller, A; Schmidt, B", 2003, "Dtsch Med Wochenschr",
+        "128", "12", "611-614"),
+     _r(f"[{COPD}].", "Muller, A; Schmidt, B", 2003, "Deutsche medizinische Wochenschrift (1946)", "128", "", "611")),
+    # a bilingual title, the halves joined by ';'
+    (_r(f"Behandlung der COPD bei alteren Patienten; {COPD}", "Muller, A", 2003, "Dtsch Med Wochenschr"),
+     _r(COPD, "Muller, A", 2003, "Deutsche medizinische Wochenschrift")),
+    # a note and the translation, both in brackets, and a language tag
+    (_r(f"[{COPD}].[Erratum appears in Dtsch Med Wochenschr. 2003;128(20):1120]. [German]", "Muller, A; Schmidt, B",
+        2003, "Dtsch Med Wochenschr", "128", "12", "611-4"),
+     _r(COPD, "Muller A.; Schmidt B.", 2003, "Dtsch Med Wochenschr", "128", "12", "611-614")),
+    # MEDLINE's "Erratum in: …" after the title is about the article, not an erratum notice
+    (_r("Tiotropium in early chronic obstructive pulmonary disease. Erratum in: N Engl J Med 2017;377:1902", *TIO),
+     _r("Tiotropium in Early Chronic Obstructive Pulmonary Disease", *TIO_FULL)),
+    (_r("Tiotropium in early chronic obstructive pulmonary disease [corrected] (45 refs)", *TIO),
+     _r("Tiotropium in Early Chronic Obstructive Pulmonary Disease", *TIO_FULL)),
+    # journal names: an ISO abbreviation that drops letters, a transliteration, Wade-Giles vs pinyin
+    (_r("Gain-of-function mutations in complement factor B", "de Jorge, E; Harris, C", 2007,
+        "Proc Natl Acad Sci U S A"),
+     _r("Gain-of-function mutations in complement factor B", "de Jorge, E; Harris, C", 2007,
+        "Proceedings of the National Academy of Sciences of the United States of America")),
+    (_r("Chronic obstructive pulmonary disease in miners of the Kuzbass region", "Ivanov, I; Petrov, P", 2010,
+        "Zhurnal Nevrologii i Psikhiatrii imeni S.S. Korsakova"),
+     _r("Chronic obstructive pulmonary disease in miners of the Kuzbass region", "Ivanov, I; Petrov, P", 2010,
+        "Zh Nevrol Psihiatr Im S S Korsakova")),
+    (_r("Clinical analysis of 120 cases of chronic cough in children", "Wang, L; Li, H", 2008,
+        "Chung-hua erh k'o tsa chih"),
+     _r("Clinical analysis of 120 cases of chronic cough in children", "Wang, L; Li, H", 2008,
+        "Zhonghua er ke za zhi")),
+    # an updated Cochrane review: same review number, another year, DOI version and issue
+    (_r(ICS, YANG, 2007, "Cochrane Database of Systematic Reviews", "", "2", "CD002991",
+        "10.1002/14651858.CD002991.pub2"),
+     _r(ICS, "Yang, I. A.; Clarke, M. S.; Sim, E. H.; Fong, K. M.", 2012, "Cochrane Database Syst Rev", "7", "",
+        "CD002991", "10.1002/14651858.CD002991.pub3")),
+])
+def test_export_variants_of_one_work_are_duplicates(a, b):
+    assert outcome(a, b) == DUPLICATE, compare(prepare(a), prepare(b)).reasons
+    res = find_duplicates([a, _r("Asthma in pregnancy", "Lee, K", 2001, "Thorax", id="y"), b])
+    assert res.groups == [[0, 2]] or res.groups == [[2, 0]]
+
+
+@pytest.mark.parametrize("a, b", [
+    # another Cochrane review with a near-identical title
+    (_r(ICS, YANG, 2007, "Cochrane Database Syst Rev", "", "2", "CD002991"),
+     _r(ICS.replace("stable", "acute"), YANG, 2007, "Cochrane Database Syst Rev", "", "2", "CD003794")),
+    # the translated half of a bilingual title shared with an article by other authors elsewhere
+    (_r(f"Behandlung der COPD bei alteren Patienten; {COPD}", "Muller, A", 2003, "Dtsch Med Wochenschr", "128", "12",
+        "611-614"),
+     _r(COPD, "Garcia, P; Ruiz, M", 2009, "Rev Clin Esp", "209", "3", "101-108")),
+    # a conference abstract and the later article
+    (_r("Effect of pulmonary rehabilitation on quality of life in severe emphysema", "Ries, AL; Make, BJ", 2004,
+        "American Journal of Respiratory and Critical Care Medicine", "169", "7", "A120"),
+     _r("Effect of pulmonary rehabilitation on quality of life in severe emphysema", "Ries, AL; Make, BJ", 2005,
+        "Chest", "128", "6", "3799-3809")),
+])
+def test_different_works_that_look_alike_are_not_merged(a, b):
+    assert outcome(a, b) != DUPLICATE, compare(prepare(a), prepare(b)).reasons

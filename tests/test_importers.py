@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,9 +29,10 @@ def good_dir(data_dir):
 # -- the malformed corpus -----------------------------------------------------------------------
 @pytest.mark.parametrize("case", BAD_ROWS, ids=[r["file"] for r in BAD_ROWS])
 def test_malformed_file_gives_one_clear_line(case, bad_dir):
+    """Strict mode (``--strict``): every case, a bad field too, refuses the file with one line naming the place."""
     path = bad_dir / case["file"]
     with pytest.raises(InputError) as err:
-        read_file(path)
+        read_file(path, strict=True)
     msg = str(err.value)
     where = f"{path}:{case['line']}:" if case["line"] else f"{path}:"
     assert msg.startswith(where), msg
@@ -88,8 +90,86 @@ def test_lenient_import_logs_skipped_entries_in_the_store(bad_dir, tmp_path):
 def test_strict_import_writes_nothing(bad_dir, good_dir, tmp_path):
     store = Store(tmp_path / "s.sqlite")
     with pytest.raises(InputError):
-        import_files(store, [good_dir / "zotero.bib", bad_dir / "csv_bad_year.csv"])
+        import_files(store, [good_dir / "zotero.bib", bad_dir / "csv_bad_year.csv"], strict=True)
     assert store.count_records() == 0 and store.runs("import") == []
+
+
+# -- missing values and one bad cell --------------------------------------------------------------
+FIELD_CASES = [r for r in BAD_ROWS if "not a year" in r["message"] or "not a DOI" in r["message"]]
+
+
+@pytest.mark.parametrize("case", FIELD_CASES, ids=[r["file"] for r in FIELD_CASES])
+def test_one_bad_field_is_dropped_and_listed_not_refused(case, bad_dir):
+    r = read_file(bad_dir / case["file"])
+    assert len(r.records) == 1 and not r.skipped
+    [p] = r.problems
+    assert p["line"] == case["line"] and p["field"] in ("year", "doi") and case["message"].split("'")[0] in p["reason"]
+    assert getattr(r.records[0], p["field"]) is None and r.records[0].title
+
+
+def _problems(r):
+    return [(p["line"], p["record"], p["field"]) for p in r.problems]
+
+
+def test_csv_from_r_with_na_cells(data_dir):
+    """An R export (``write.csv``): unquoted ``NA``, ``NULL``, ``N/A``, ``None``, ``-``; two malformed cells."""
+    r = read_file(data_dir / "importers" / "missing" / "r_export.csv")
+    assert r.keys == ["1", "2", "3", "4"] and not r.skipped
+    assert _problems(r) == [("4", "3", "doi"), ("5", "4", "year")]
+    one, two, three, four = r.records
+    assert one.doi == "10.1038/nrneph.2010.155" and one.abstract == "" and one.venue == "Nat Rev Nephrol"
+    # NA journal: not filled from the 'source' column, which names the database (Medline), not the journal
+    assert two.authors == [] and two.venue == "" and two.doi is None and two.abstract == "" and two.year == 2011
+    assert three.year is None and three.doi is None and three.abstract == "" and three.venue == "Pediatric Nephrology"
+    assert four.year is None and four.doi is None and four.pages == "2539-2542"
+
+
+def test_ris_with_na_cells(data_dir):
+    r = read_file(data_dir / "importers" / "missing" / "pubmed.ris")
+    assert r.keys == ["1", "2", "3"] and not r.skipped
+    assert _problems(r) == [("21", "2", "doi"), ("27", "3", "year")]  # the lines of the DO and PY tags
+    one, two, three = r.records
+    assert one.doi is None and one.year == 2011 and one.pages == "23-35"
+    assert two.year is None and two.doi is None and two.title == "The treatment of atypical hus"
+    assert three.venue == "" and three.year is None and three.volume == "25"
+
+
+def test_bibtex_with_na_cells(data_dir):
+    r = read_file(data_dir / "importers" / "missing" / "zotero.bib")
+    assert r.keys == ["zuber2011", "loirat2011", "koehl2010"] and not r.skipped
+    assert _problems(r) == [("14", "loirat2011", "year"), ("15", "loirat2011", "doi")]
+    zuber, loirat, koehl = r.records
+    assert zuber.year is None and zuber.doi is None and loirat.volume == "26"
+    assert koehl.year == 2010 and koehl.doi is None and koehl.volume == ""
+
+
+@pytest.mark.parametrize("name, where", [("r_export.csv", "r_export.csv:4:"), ("pubmed.ris", "pubmed.ris:21:"),
+                                         ("zotero.bib", "zotero.bib:14:")])
+def test_strict_refuses_a_bad_cell_naming_file_line_and_field(name, where, data_dir):
+    with pytest.raises(InputError) as err:
+        read_file(data_dir / "importers" / "missing" / name, strict=True)
+    msg = str(err.value)
+    assert where in msg and "(field " in msg and "--strict" in msg and "\n" not in msg
+
+
+def test_cli_import_and_dedup_list_every_problem(data_dir, review_protocol, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    files = [str(data_dir / "importers" / "missing" / n) for n in ("r_export.csv", "pubmed.ris", "zotero.bib")]
+    capsys.readouterr()
+    assert main(["import", *files, "-p", str(review_protocol), "-q"]) == 0
+    out = capsys.readouterr().out
+    problems = tmp_path / "out" / "t" / "import_problems.csv"
+    assert f"10 records read, 6 problems (see {Path('out') / 't' / 'import_problems.csv'})" in out
+    rows = list(csv.DictReader(open(problems, encoding="utf-8")))
+    assert [(Path(r["file"]).name, r["line"], r["field"], r["action"]) for r in rows] == [
+        ("r_export.csv", "4", "doi", "field dropped"), ("r_export.csv", "5", "year", "field dropped"),
+        ("pubmed.ris", "21", "doi", "field dropped"), ("pubmed.ris", "27", "year", "field dropped"),
+        ("zotero.bib", "14", "year", "field dropped"), ("zotero.bib", "15", "doi", "field dropped")]
+    assert main(["dedup", files[0], "--out", str(tmp_path / "d"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert f"4 records read, 2 problems (see {tmp_path / 'd' / 'import_problems.csv'})" in out
+    assert len(list(csv.DictReader(open(tmp_path / "d" / "duplicate_groups.csv", encoding="utf-8")))) == 4
+    assert main(["dedup", files[0], "--out", str(tmp_path / "d2"), "--strict", "-q"]) == 2
 
 
 # -- real export layouts ------------------------------------------------------------------------
@@ -166,7 +246,7 @@ def test_ids_are_stable_and_reimport_adds_nothing(good_dir, tmp_path):
 def test_cli_import(good_dir, review_protocol, capsys):
     assert main(["import", str(good_dir / "zotero.bib"), str(good_dir / "wos.txt"), "-p", str(review_protocol)]) == 0
     out = capsys.readouterr().out
-    assert "zotero.bib: 2 record(s) read (2 new), 0 skipped [bibtex]" in out
+    assert "zotero.bib: 2 record(s) read (2 new), 0 skipped, 0 field(s) dropped [bibtex]" in out
 
 
 @pytest.mark.parametrize("value, names", [

@@ -29,6 +29,10 @@ def _keys(p: Prepared) -> list[str]:
         rare.sort(key=len)  # the three longest words, whatever their order or the typos elsewhere
         if len(rare) >= 2:
             keys.append("w" + " ".join(sorted(rare[-3:])))
+    for alt in p.alt_titles:  # a translation beside the original, one half of a bilingual title
+        keys.append("t" + alt.replace(" ", "")[:24])
+    if p.review_id:
+        keys.append("c" + p.review_id)
     if p.surnames and p.year:
         keys.append(f"a{p.surnames[0]}:{p.year}")
         keys.append(f"a{p.surnames[0]}:{p.year + 1}")
@@ -51,10 +55,10 @@ def candidate_pairs(prepared: Sequence[Prepared], progress: bool = False) -> np.
         n = len(idx)
         if n < 2:
             continue
-        if n <= _SMALL_BLOCK or (key[0] in "dpo" and n <= _MAX_ID_BLOCK):
+        if n <= _SMALL_BLOCK or (key[0] in "dpoc" and n <= _MAX_ID_BLOCK):
             codes.extend(a * n_rec + b for a, b in combinations(idx, 2))  # idx is ascending
             continue
-        if key[0] in "dpo":
+        if key[0] in "dpoc":
             continue  # an identifier shared by very many records is junk
         idx_arr = np.asarray(idx)
         if n > _MAX_BLOCK:  # a very common key: compare neighbours in title order only

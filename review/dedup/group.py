@@ -79,7 +79,8 @@ def find_duplicates(records: Sequence[Record], progress: bool = False,
 
 def _worth_a_look(a: Prepared, b: Prepared) -> bool:
     """Pairs with dissimilar titles that may still be one work (identifier, translated title, subtitle dropped)."""
-    if (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid) or \
+    if a.alt_titles or b.alt_titles or (a.review_id and a.review_id == b.review_id) or \
+            (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid) or \
             (a.openalex_id and a.openalex_id == b.openalex_id) or \
             (a.volume and a.volume == b.volume and a.first_page and a.first_page == b.first_page):
         return True

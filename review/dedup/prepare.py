@@ -15,6 +15,22 @@ _MAX_BLOCK = 5000        # larger blocks (a very common key) are split by title 
 
 # -- preparing records ------------------------------------------------------------------------
 _TAGS = re.compile(r"<[^>]{1,20}>")
+# Notes that databases add to a title about the article itself, not part of its title: "[corrected]",
+# "[Article in German]", "[see comments]", "[Review]", "[Erratum appears in …]" (also cut short, unclosed),
+# "(52 refs)" (CINAHL), "Erratum in: …" / "Comment in: …" / "Update of: …" after the title (MEDLINE).
+_NOTE_BRACKET = re.compile(r"\[\s*(?:(?:published )?errat|corrected|see (?:comments?|editorial|also)|comments?\b|"
+                           r"letter\]|editorial\]|review\b|abstract\]|article in|in process|retract|reprint|"
+                           r"english abstract|authors?'? transl|meeting abstract|conference abstract|note:)"
+                           r"[^\]]*(?:\]|$)", re.I)
+_NOTE_PAREN = re.compile(r"\(\s*(?:review|abstract|letter|editorial|corrected|english abstract|authors?'? transl|"
+                         r"\d+ refs?|\d+ references)\s*\)", re.I)
+_NOTE_TAIL = re.compile(r"(?:[.;]\s*|\s+)(?:(?:published )?errat(?:um|a) (?:appears )?in\b|comment(?:s)? in:|"
+                        r"comment on:|update (?:of|in):|republished (?:in|from):|retraction (?:in|of):|"
+                        r"corrected and republished)[^\[]*$", re.I)
+# A one-word note in brackets: the language ("[Japanese]"), "[Review]", "[16 refs]".
+_NOTE_WORD = re.compile(r"\[\s*(?:[^\W\d_]+|\d+\s*refs?)\s*\]")
+# Bilingual titles: "Original title; English title", "English = Original", "Original / English".
+_HALVES = re.compile(r"\s+=\s+|;\s+|\s+/\s+")
 _BRACKETED = re.compile(r"\[[^\]]*(?:\]|$)")  # also an unclosed "[Erratum appears in …" cut short
 # An erratum citing its article: "Title (vol 360, pg 542, 2009)" or "Title (Journal (2009) 360, (542-544))"
 _ERRATUM_REF = re.compile(r"\(\s*vol\.?\s*\d+\S*\s*,?\s*(?:pg|p|pp)\.?\s*\w+.*?\)|"
@@ -32,11 +48,13 @@ _NOTICE_PREFIX = re.compile(r"^(?:errat(?:um|a)|corrigend(?:um|a)|correction|ret
                             r"retracted(?: article)?|"
                             r"notice of retraction|expression of concern)(?: (?:to|for|on|of|in))?(?: the article)? ")
 _DIGITS = re.compile(r"\d+")
+_COCHRANE = re.compile(r"\b(CD\d{6})\b", re.I)
 _ROMAN = frozenset("ii iii iv vi vii viii ix".split())
 _SERIES = frozenset("part parte partie teil del deel phase volume vol no number".split())
 _ALNUM = re.compile(r"[0-9a-z]+")
 _STOP = frozenset("a an and the of in on for to with by at from de der die la le los el und et".split())
-_VENUE_STOP = _STOP | {"journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
+_VENUE_STOP = _STOP | {"i", "y", "e", "og", "och", "en", "du", "des", "del", "di", "da", "do", "della", "fur", "fuer",
+                       "journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
                        "annual", "meeting", "ieee", "acm", "symposium", "workshop"}
 # "Journal of Clinical Virology : the official publication of …", "BMJ (Clinical research ed.)"
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)?$")
@@ -65,23 +83,48 @@ def _fold(text: str) -> str:
     return fold(text)
 
 
-def _title_parts(title: str) -> tuple[str, frozenset, frozenset]:
-    """(folded title, numbers in it, notice words like erratum/reply) for matching."""
-    t = title or ""
+def _clean_title(t: str) -> str:
+    """A title without markup and database notes (see ``_NOTE_BRACKET``, ``_NOTE_PAREN``, ``_NOTE_TAIL``)."""
     if "<" in t:
         t = _TAGS.sub(" ", t)
     if "&" in t:
         t = html.unescape(t)
+    if "[" in t:
+        t = _NOTE_BRACKET.sub(" ", t)
+        rest = _NOTE_WORD.sub(" ", t)
+        if len(_BRACKETED.sub(" ", rest).strip(" .;:")) >= 10 or len(rest.strip(" .;:[]")) >= 10:
+            t = rest
+    if "(" in t:
+        t = _NOTE_PAREN.sub(" ", t)
+    low = t.lower()
+    if any(h in low for h in ("errat", "comment", "update", "republish", "retraction")):
+        t = _NOTE_TAIL.sub("", t)
+    return t.strip()
+
+
+def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
+    """(folded title, numbers in it, notice words like erratum/reply, alternative folded titles) for matching.
+
+    The alternatives are the parts of a title that holds two: a translation in brackets beside the original
+    ("Original [English]"), or two languages joined by ``;``, `` = `` or `` / ``.
+    """
+    t = title or ""
     notice: set[str] = set()
     if "(" in t and _ERRATUM_REF.search(t):  # WoS erratum: "Title (vol 360, pg 542, 2009)"
         t = _ERRATUM_REF.sub(" ", t)
         notice.add("erratum")
+    t = _clean_title(t)
+    parts: list[str] = []
     if "[" in t:
-        stripped = t.strip().rstrip(".")
-        if stripped.startswith("[") and stripped.endswith("]"):
-            t = stripped[1:-1]  # a translated title, all in brackets
+        inside = " ".join(m.group(0).strip("[]. ") for m in _BRACKETED.finditer(t))
+        outside = _BRACKETED.sub(" ", t)
+        if len(outside.strip(" .;:")) < 10:
+            t = inside  # a translated title, all in brackets
         else:
-            t = _BRACKETED.sub(" ", t)  # "[Erratum appears in …]", "[Article in German]"
+            t = outside  # "Original [English]", "[English] Original"
+            parts = [inside, outside]
+    if len(t) > 40 and _HALVES.search(t):
+        parts += _HALVES.split(t)
     f = _fold(t)
     for m in (_NOTICE.finditer(f) if f.startswith("re ") or any(h in f for h in _NOTICE_HINTS) else ()):
         w = m.group(1) or m.group(2)
@@ -95,7 +138,12 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset]:
     if not _SERIES.isdisjoint(words) or not _ROMAN.isdisjoint(words):
         numbers.update(w for w in words if w in _ROMAN)
         numbers.update(words[i + 1] for i, w in enumerate(words[:-1]) if w in _SERIES)  # "part i", "phase a"
-    return f, frozenset(numbers), frozenset(notice)
+    alts = []
+    for part in parts:
+        a = _fold(part)
+        if a != f and len(a) >= 20 and len(a.split()) >= 3 and a not in alts:
+            alts.append(a)
+    return f, frozenset(numbers), frozenset(notice), tuple(alts)
 
 
 _NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a"))
@@ -123,6 +171,40 @@ def _author_parts(name: str) -> tuple[str, tuple[str, ...]]:
     return last.replace(" ", ""), tuple(w for w in words if len(w) > 1)
 
 
+# Spelling and transliteration variants in journal names: British/American ("paediatric", "oesophagus"),
+# Russian ("psikhiatrii"/"psihiatrii"), old Wade-Giles vs pinyin Chinese titles ("Chung-hua erh k'o tsa chih" =
+# "Zhonghua er ke za zhi"). Applied to both names before they are compared.
+_TRANSLIT = (("ae", "e"), ("oe", "e"), ("ph", "f"), ("kh", "h"), ("y", "i"), ("ck", "k"))
+_WADE_GILES = (("chunghua", "zhonghua"), ("tsachih", "zazhi"), ("erhko", "erke"), ("neiko", "neike"),
+               ("waiko", "waike"), ("ihsueh", "yixue"), ("hsueh", "xue"), ("chieh", "jie"), ("chih", "zhi"))
+
+
+def _translit(word: str) -> str:
+    for a, b in _TRANSLIT:
+        if a in word:
+            word = word.replace(a, b)
+    return word
+
+
+def _venue_key(words: list[str]) -> str:
+    """Compact, transliterated journal name ("zhonghuaerkezazhi") to compare names written differently."""
+    k = "".join(_translit(w) for w in words if w not in _VENUE_STOP)
+    for a, b in _WADE_GILES:
+        if a in k:
+            k = k.replace(a, b)
+    return k
+
+
+def _initial_keys(names: list[str], surnames: tuple) -> tuple:
+    """``surname + first initial`` per author ("zhou y"): compares "Zhou, Y" with "Zhou, Yumin"."""
+    out = []
+    for name, last in zip(names, surnames):
+        rest = name.partition(",")[2].split() if "," in name else name.split()
+        given = [w for w in rest if _fold(w).replace(" ", "") != last and w[:1].isalpha()]
+        out.append(f"{last} {_fold(given[0])[:1]}" if given else last)
+    return tuple(out)
+
+
 def _number(value: str) -> str:
     m = _DIGITS.search(value or "")
     return m.group(0).lstrip("0") or "0" if m else ""
@@ -147,6 +229,7 @@ class Prepared:
     title: str
     title_nums: frozenset
     notice: frozenset
+    alt_titles: tuple
     front_matter: bool
     surnames: tuple
     names: tuple
@@ -156,6 +239,7 @@ class Prepared:
     venue_full: tuple
     venue_words: tuple
     venue_acronym: str
+    venue_key: str
     volume: str
     issue: str
     first_page: str
@@ -165,13 +249,16 @@ class Prepared:
     openalex_id: str | None
     kind: str
     n_fields: int
+    initials: tuple = ()
+    review_id: str = ""  # a Cochrane review number (cd002991): the same review across its updates
 
 
 def prepare(rec: Record) -> Prepared:
     """Normalised matching features of a record (computed once per record)."""
-    t, nums, notice = _title_parts(rec.title)
+    t, nums, notice, alts = _title_parts(rec.title)
     parts = [_author_parts(a.name) for a in rec.authors[:30]]
     surnames = tuple(p[0] for p in parts if p[0])
+    initials = _initial_keys([a.name for a, p in zip(rec.authors, parts) if p[0]], surnames)
     name_tokens = tuple(p[1] for p in parts if p[1])
     fp, lp = _page_range(rec.pages)
     full_words = [w for w in _fold(rec.venue).split() if not _ORDINAL.match(w)]  # "50th Annual …", "2017"
@@ -185,8 +272,10 @@ def prepare(rec: Record) -> Prepared:
     volume = _number(rec.volume)
     if rec.year and volume == str(rec.year):
         volume = ""  # the year in the volume field ("2015-April")
-    return Prepared(t, nums, notice, bool(_FRONT_MATTER.match(t)), surnames, name_tokens,
+    m = _COCHRANE.search(f"{rec.pages} {rec.doi or ''} {rec.volume}")
+    return Prepared(t, nums, notice, alts, bool(_FRONT_MATTER.match(t)), surnames, name_tokens,
                     " ".join(w for ws in name_tokens for w in ws), rec.year, venue, venue_full,
-                    tuple(w for w in venue_words if w not in _STOP), acronym, volume,
+                    tuple(w for w in venue_words if w not in _STOP), acronym, _venue_key(full_words), volume,
                     _number(rec.issue), fp, lp, rec.doi, rec.pmid, rec.openalex_id,
-                    _TYPES.get((rec.type or "").lower().strip(), ""), n_fields)
+                    _TYPES.get((rec.type or "").lower().strip(), ""), n_fields, initials,
+                    m.group(1).lower() if m else "")

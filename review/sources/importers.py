@@ -2,10 +2,14 @@
 
 Every record keeps where it came from (``Source(kind, path, locator)``): the line of
 its RIS reference, CSV row or BibTeX entry, with the input's own ID in the locator.
-Malformed input gives an :class:`InputError` naming the file, the line and the
-problem. ``lenient=True`` skips a bad entry instead and lists it, with its reason,
-in :attr:`ImportResult.skipped` (and, through :func:`import_files`, in the store):
-nothing is ever dropped silently.
+Missing values as exports write them (``NA``, ``N/A``, ``NaN``, ``NULL``, ``None``, ``-``,
+empty) are missing. A malformed value in one field (a DOI that is not a DOI, a year
+that is not a year) drops that field, keeps the record and is listed, with file, line
+and field, in :attr:`ImportResult.problems`; ``strict=True`` refuses the file instead.
+A malformed entry (broken syntax, a ragged row, a duplicate ID) gives an
+:class:`InputError` naming the file, the line and the problem; ``lenient=True`` skips
+it instead and lists it, with its reason, in :attr:`ImportResult.skipped` (and,
+through :func:`import_files`, in the store): nothing is ever dropped silently.
 
 Record ids: the short OpenAlex id for OpenAlex input, else
 ``stable_id(<absolute path>, <input ID or position>)``, so importing the same file
@@ -19,7 +23,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from review.core.errors import InputError
 from review.core.records import Author, Record, Source
@@ -29,8 +33,33 @@ from review.sources.openalex_json import from_openalex
 FORMATS = ("ris", "bibtex", "csv", "openalex")
 MAX_FIELD = 100_000  # characters; a longer title or author field is a broken file, not a record
 _LIMITS = {"title": 4_000, "authors": 100_000, "venue": 1_000, "year": 40, "doi": 400}
+#: Cell values that mean "no value" (compared case-insensitively, spaces stripped): R and pandas write ``NA`` /
+#: ``NaN``, SQL exports ``NULL``, Python ``None``, spreadsheets ``#N/A``, many databases ``-``.
+MISSING = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "-", "--", "<na>"})
+#: Database names that some exports put where the journal goes (ASySD's ``source`` column, RIS ``DB``).
+_DATABASES = frozenset({"embase", "medline", "pubmed", "cinahl", "psycinfo", "scopus", "web of science",
+                        "wos", "web of science core collection", "cochrane library", "central", "ovid", "ebsco",
+                        "proquest", "google scholar", "lilacs", "amed", "global health", "biosis"})
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a cell value means "no value" (see :data:`MISSING`; a float NaN too)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, str) and value.strip().lower() in MISSING
+
+
+def _drop_missing(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with missing cells (and missing items of list values) as empty strings / left out."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, (list, tuple)):
+            out[k] = [x for x in v if not is_missing(x)]
+        else:
+            out[k] = "" if is_missing(v) else v
+    return out
 
 
 @dataclass
@@ -47,17 +76,21 @@ class ImportResult:
     raws: list[Any] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: fields dropped from kept records: ``{file, line, record, field, reason}``
+    problems: list[dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"file": self.path, "format": self.format, "records": len(self.records),
-                "skipped": len(self.skipped), "skipped_entries": self.skipped}
+                "skipped": len(self.skipped), "skipped_entries": self.skipped,
+                "problems": len(self.problems), "problem_entries": self.problems}
 
 
 class _Collector:
-    """Collects records; in strict mode the first problem raises, in lenient mode it is listed."""
+    """Collects records; a bad entry raises (listed in lenient mode); a bad field is dropped and listed
+    (raises in strict mode, like a bad entry)."""
 
-    def __init__(self, path: Path, fmt: str, lenient: bool):
-        self.path, self.lenient = path, lenient
+    def __init__(self, path: Path, fmt: str, lenient: bool, strict: bool = False):
+        self.path, self.lenient, self.strict = path, lenient, strict
         self.result = ImportResult(str(path), fmt)
         self._abs = str(path.resolve())
         self._seen: dict[str, str] = {}
@@ -68,8 +101,31 @@ class _Collector:
             raise InputError(f"{self.path}:{where}: {reason}")
         self.result.skipped.append({"file": str(self.path), "locator": where, "reason": reason})
 
-    def add(self, rec: Record, raw: Any, key: str, where: str) -> None:
-        """Add a converted record; ``key`` is the input's own id (or position)."""
+    def build(self, values: dict[str, Any], source: Source, key: str, where: str, what: str,
+              line_of: Callable[[str], str | None] | None = None) -> Record | None:
+        """:func:`_build` a record; a bad field is dropped and listed (strict: the entry is a problem).
+
+        ``line_of(field)``: the line of that field in the input, if known (else the entry's line ``where``).
+        """
+        dropped: list[tuple[str, str]] | None = None if self.strict else []
+        try:
+            rec = _build(values, source, self.record_id(key), dropped)
+        except ValueError as err:
+            fld = getattr(err, "field", None)
+            hint = f" (field {fld}); fix or clear it, or import without --strict to drop the field and keep the " \
+                "record" if fld else ""
+            self.problem((line_of and fld and line_of(fld)) or where, f"{what} {key}: {err}{hint}")
+            return None
+        for fld, reason in dropped or ():
+            self.result.problems.append({"file": str(self.path), "line": (line_of and line_of(fld)) or where,
+                                         "record": key, "field": fld,
+                                         "reason": " ".join(f"{reason}; field dropped, record kept".split())})
+        return rec
+
+    def add(self, rec: Record | None, raw: Any, key: str, where: str) -> None:
+        """Add a converted record; ``key`` is the input's own id (or position). None (not built) is ignored."""
+        if rec is None:
+            return
         if key in self._seen:
             self.problem(where, f"duplicate ID {key!r} (first used at {self._seen[key]}); IDs must be unique "
                                 "within a file")
@@ -217,20 +273,49 @@ def _keywords(value: Any) -> list[str]:
     return [_clean(k) for k in value if k]
 
 
-def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
-    """Record from plain field values (already mapped to our names); ValueError on bad values."""
+class FieldError(ValueError):
+    """A malformed value in one field (the rest of the record is usable)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _build(values: dict[str, Any], source: Source, rid: str,
+           dropped: list[tuple[str, str]] | None = None) -> Record:
+    """Record from plain field values (already mapped to our names).
+
+    Missing cells (:data:`MISSING`) are empty. A malformed field raises :class:`FieldError`, or, if
+    ``dropped`` is a list, is left empty and listed there as ``(field, reason)``. ValueError if the
+    record as a whole is unusable (empty, a field far too long).
+    """
+    values = _drop_missing(values)
     too_long = _check_lengths(values)
     if too_long:
         raise ValueError(too_long)
-    year = _year(values.get("year"))
+
+    def bad(fld: str, reason: str) -> None:
+        if dropped is None:
+            raise FieldError(fld, reason)
+        dropped.append((fld, reason))
+
+    try:
+        year = _year(values.get("year"))
+    except ValueError as err:
+        bad("year", str(err))
+        year = None
     if year is not None and not 1000 <= year <= 2100:
-        raise ValueError(f"year {year} out of range")
+        bad("year", f"year {year} out of range")
+        year = None
     title = _clean(values.get("title"))
     doi_raw = _clean(values.get("doi"))
     doi = normalize_doi(doi_raw)
     if doi_raw and not doi:
-        raise ValueError(f"doi {doi_raw[:60]!r} is not a DOI (expected 10.xxxx/...)")
-    if not (title or doi or values.get("authors") or _clean(values.get("venue"))):
+        bad("doi", f"doi {doi_raw[:60]!r} is not a DOI (expected 10.xxxx/...)")
+    venue = _clean(values.get("venue"))
+    if venue.lower() in _DATABASES:
+        venue = ""  # the database the record came from, not its journal
+    if not (title or doi or values.get("authors") or venue):
         raise ValueError("empty record: no title, DOI, authors or journal")
     oa = _clean(values.get("openalex_id"))
     return Record(
@@ -239,7 +324,7 @@ def _build(values: dict[str, Any], source: Source, rid: str) -> Record:
         abstract=str(values.get("abstract") or "").strip(),
         authors=[Author(name=n) for n in split_authors(values.get("authors"))],
         year=year,
-        venue=_clean(values.get("venue")),
+        venue=venue,
         volume=_clean(values.get("volume")),
         issue=_clean(values.get("issue")),
         pages=_pages(values.get("pages") or values.get("first_page"), None if values.get("pages")
@@ -286,7 +371,7 @@ def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
         col.problem(f"{start}", "file ends inside this reference (no end tag ER); the file may be truncated")
 
 
-def read_ris(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -> ImportResult:
+def read_ris(path: str | Path, lenient: bool = False, encoding: str = "utf-8", strict: bool = False) -> ImportResult:
     """Read a RIS file (Scopus, Web of Science, PubMed, Zotero, EndNote exports).
 
     Raises
@@ -297,7 +382,7 @@ def read_ris(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -
     import rispy
 
     path = Path(path)
-    col = _Collector(path, "ris", lenient)
+    col = _Collector(path, "ris", lenient, strict)
     text = _read_text(path, encoding)
     position = 0
     for start, lines in _ris_entries(text, col):
@@ -314,13 +399,21 @@ def read_ris(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -
         key = _clean(e.get("id")) or str(position)
         values = _ris_values(e)
         locator = f"{start}" + (f" ID={_clean(e.get('id'))}" if e.get("id") else f" #{position}")
-        try:
-            rec = _build(values, Source("ris", str(path), locator), col.record_id(key))
-        except ValueError as err:
-            col.problem(f"{start}", f"reference {key}: {err}")
-            continue
+        rec = col.build(values, Source("ris", str(path), locator), key, f"{start}", "reference",
+                        lambda fld, s=start, ls=lines: _tag_line(ls, s, _RIS_FIELD_TAGS.get(fld, ())))
         col.add(rec, raw, key, f"{start}")
     return _finish(col)
+
+
+_RIS_FIELD_TAGS = {"doi": ("DO",), "year": ("PY", "Y1", "DA")}
+
+
+def _tag_line(lines: list[str], start: int, tags: tuple[str, ...]) -> str | None:
+    """The line number of the first of ``tags`` in a RIS reference starting at line ``start``."""
+    for i, line in enumerate(lines):
+        if line[:2] in tags and line[2:5] == "  -":
+            return str(start + i)
+    return None
 
 
 def _ris_values(e: dict[str, Any]) -> dict[str, Any]:
@@ -346,14 +439,15 @@ def _ris_values(e: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- BibTeX -----------------------------------------------------------------------------------
-def read_bibtex(path: str | Path, lenient: bool = False, encoding: str = "utf-8") -> ImportResult:
+def read_bibtex(path: str | Path, lenient: bool = False, encoding: str = "utf-8",
+                strict: bool = False) -> ImportResult:
     """Read a BibTeX file (bibtexparser 2); LaTeX accents are decoded."""
     import bibtexparser
     from bibtexparser import middlewares as mw
     from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
 
     path = Path(path)
-    col = _Collector(path, "bibtex", lenient)
+    col = _Collector(path, "bibtex", lenient, strict)
     text = _read_text(path, encoding)
     logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
     lib = bibtexparser.parse_string(text, append_middleware=[mw.LatexDecodingMiddleware()])
@@ -393,13 +487,19 @@ def read_bibtex(path: str | Path, lenient: bool = False, encoding: str = "utf-8"
         for k in ("year", "volume", "issue", "pages", "doi", "pmid", "keywords", "isbn", "publisher", "url",
                   "language", "openalex_id"):
             values[k] = _strip_braces(values[k])
-        try:
-            rec = _build(values, Source("bibtex", str(path), f"{line} {e.key}"), col.record_id(e.key))
-        except ValueError as err:
-            col.problem(f"{line}", f"entry {e.key}: {err}")
-            continue
+        rec = col.build(values, Source("bibtex", str(path), f"{line} {e.key}"), e.key, f"{line}", "entry",
+                        lambda fld, s=line, raw=e.raw: _bib_field_line(raw, s, fld))
         col.add(rec, e.raw, e.key, f"{line}")
     return _finish(col)
+
+
+def _bib_field_line(raw: str, start: int, fld: str) -> str | None:
+    """The line number of field ``fld`` (``year`` also as ``date``) in a BibTeX entry starting at ``start``."""
+    names = ("year", "date") if fld == "year" else (fld,)
+    for i, line in enumerate(raw.split("\n")):
+        if re.match(r"\s*(?:@\w+\s*[{(][^,]*,\s*)?(" + "|".join(names) + r")\s*=", line, re.I):
+            return str(start + i)
+    return None
 
 
 def _strip_braces(value: Any) -> str:
@@ -477,7 +577,7 @@ def csv_column_map(header: list[str], columns: dict[str, str] | None = None, whe
 
 
 def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | None = None,
-             encoding: str = "utf-8", delimiter: str | None = None) -> ImportResult:
+             encoding: str = "utf-8", delimiter: str | None = None, strict: bool = False) -> ImportResult:
     """Read a CSV or tab-separated export; columns are found by name (see :data:`CSV_COLUMNS`).
 
     Parameters
@@ -488,7 +588,7 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
         Default: guessed from the header line (comma, semicolon or tab).
     """
     path = Path(path)
-    col = _Collector(path, "csv", lenient)
+    col = _Collector(path, "csv", lenient, strict)
     text = _read_text(path, encoding)
     first_line = text.split("\n", 1)[0]
     if delimiter is None:
@@ -534,16 +634,14 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
             continue
         values = {fld: row[cols[0]] for fld, cols in single}
         for fld, cols in multi:
-            values[fld] = next((row[i] for i in cols if row[i].strip()), "")
-        if not values.get("pages") and values.get("article_number") and not values.get("first_page"):
+            values[fld] = next((row[i] for i in cols if not is_missing(row[i])), "")
+        if is_missing(values.get("pages")) and not is_missing(values.get("article_number")) \
+                and is_missing(values.get("first_page")):
             values["pages"] = values["article_number"]
-        key = row[id_col].strip() if id_col is not None and row[id_col].strip() else str(position)
-        locator = f"{line}" + (f" ID={key}" if id_col is not None and row[id_col].strip() else f" #{position}")
-        try:
-            rec = _build(values, Source("csv", str(path), locator), col.record_id(key))
-        except ValueError as err:
-            col.problem(f"{line}", f"row {key}: {err}")
-            continue
+        has_id = id_col is not None and not is_missing(row[id_col])
+        key = row[id_col].strip() if has_id else str(position)
+        locator = f"{line}" + (f" ID={key}" if has_id else f" #{position}")
+        rec = col.build(values, Source("csv", str(path), locator), key, f"{line}", "row")
         col.add(rec, dict(zip(header, row)), key, f"{line}")
     return _finish(col)
 
@@ -583,15 +681,46 @@ READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": 
 
 
 def read_file(path: str | Path, format: str | None = None, lenient: bool = False,
-              columns: dict[str, str] | None = None, encoding: str = "utf-8") -> ImportResult:
-    """Read one file of any supported format (``format`` guessed from the name or content if None)."""
+              columns: dict[str, str] | None = None, encoding: str = "utf-8", strict: bool = False) -> ImportResult:
+    """Read one file of any supported format (``format`` guessed from the name or content if None).
+
+    Parameters
+    ----------
+    lenient : bool
+        Skip (and list) a malformed entry instead of refusing the file.
+    strict : bool
+        Refuse the file for a malformed field too (default: drop the field, keep the record, list it in
+        :attr:`ImportResult.problems`).
+    """
     fmt = (format or detect_format(path)).lower()
     if fmt in ("bib", "bibtex"):
         fmt = "bibtex"
     if fmt not in READERS:
         raise InputError(f"{path}: unknown format {format!r}; formats: {', '.join(FORMATS)}")
     if fmt == "csv":
-        return read_csv(path, lenient=lenient, columns=columns, encoding=encoding)
+        return read_csv(path, lenient=lenient, columns=columns, encoding=encoding, strict=strict)
     if fmt == "openalex":
         return read_openalex(path, lenient=lenient)
-    return READERS[fmt](path, lenient=lenient, encoding=encoding)
+    return READERS[fmt](path, lenient=lenient, encoding=encoding, strict=strict)
+
+
+PROBLEM_COLUMNS = ("file", "line", "record", "field", "problem", "action")
+
+
+def write_problems(path: str | Path, results: list[ImportResult]) -> int:
+    """Write every problem of ``results`` (dropped fields, skipped entries) to a CSV file; returns their number.
+
+    Columns: :data:`PROBLEM_COLUMNS`; ``action`` is ``field dropped`` or ``entry skipped``.
+    """
+    rows = []
+    for res in results:
+        rows += [(p["file"], p["line"], p["record"], p["field"], p["reason"], "field dropped") for p in res.problems]
+        rows += [(s["file"], s["locator"].split()[0] if s["locator"] else "", "", "", s["reason"], "entry skipped")
+                 for s in res.skipped]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(PROBLEM_COLUMNS)
+        w.writerows(rows)
+    return len(rows)

@@ -176,19 +176,21 @@ RECORD_COLUMNS = ("ID", "title", "author", "year", "journal", "volume", "number"
 
 def dedup_files(paths: Sequence[str | Path], out_dir: str | Path, format: str | None = None,
                 lenient: bool = False, columns: dict[str, str] | None = None, encoding: str = "utf-8",
-                progress: bool = False) -> dict[str, Any]:
+                progress: bool = False, strict: bool = False) -> dict[str, Any]:
     """Deduplicate files without a review store.
 
     Writes ``out_dir/duplicate_groups.csv`` (``record_id,group_id`` for every input
     record; ``group_id`` is the record_id of the group's kept record),
     ``out_dir/maybe_pairs.csv`` and ``out_dir/records.csv`` (the deduplicated records,
-    merged). ``record_id`` is the input's own id (CSV ``ID``, BibTeX key, RIS ``ID``
+    merged) and ``out_dir/import_problems.csv`` (fields dropped and entries skipped on reading, see
+    :func:`~review.sources.importers.write_problems`). ``record_id`` is the input's own id (CSV ``ID``,
+    BibTeX key, RIS ``ID``
     or position, OpenAlex id); with several files, ids used in more than one file are
     prefixed ``file name:``.
     """
-    from review.sources.importers import read_file
+    from review.sources.importers import read_file, write_problems
 
-    results = [read_file(p, format, lenient, columns, encoding) for p in paths]
+    results = [read_file(p, format, lenient, columns, encoding, strict=strict) for p in paths]
     records: list[Record] = []
     keys: list[str] = []
     key_files: dict[str, set[str]] = defaultdict(set)
@@ -224,6 +226,9 @@ def dedup_files(paths: Sequence[str | Path], out_dir: str | Path, format: str | 
                         rec.volume, rec.issue, rec.pages, rec.doi or "", rec.pmid or "", rec.openalex_id or "",
                         rec.type, rec.publisher, rec.isbn, rec.url, rec.abstract, ";".join(keys[x] for x in ms)])
     skipped = [s for r in results for s in r.skipped]
+    n_problems = write_problems(out / "import_problems.csv", results)
     return {"records": len(records), "unique": len(members), "groups": len(res.groups),
             "duplicates": len(records) - len(members), "maybe_pairs": len(res.maybe), "skipped": len(skipped),
-            "skipped_entries": skipped, "out": str(out)}
+            "skipped_entries": skipped, "problem_entries": [p for r in results for p in r.problems],
+            "problems": n_problems, "problems_file": str(out / "import_problems.csv"),
+            "out": str(out)}

@@ -24,31 +24,35 @@ from review.sources.snapshot import read_records, record_matches
 
 def import_files(store, paths: Iterable[str | Path], format: str | None = None, lenient: bool = False,
                  columns: dict[str, str] | None = None, encoding: str = "utf-8",
-                 protocol_hash: str | None = None) -> dict[str, Any]:
-    """Import files into the store: one ``import`` run per file; skipped entries logged as events.
+                 protocol_hash: str | None = None, strict: bool = False) -> dict[str, Any]:
+    """Import files into the store: one ``import`` run per file; skipped entries and dropped fields logged as events.
 
-    All files are read before anything is written, so a strict-mode error leaves the store unchanged.
-    Returns ``{"files": [per-file summary], "records": n, "new": n_new, "skipped": n}``.
+    All files are read before anything is written, so an error (a malformed entry; with ``strict``, a
+    malformed field too) leaves the store unchanged. Returns ``{"files": [per-file summary], "records": n,
+    "new": n_new, "skipped": n, "problems": n, "results": [ImportResult]}``.
     """
-    results = [read_file(p, format, lenient, columns, encoding) for p in paths]
+    results = [read_file(p, format, lenient, columns, encoding, strict=strict) for p in paths]
     files = []
     for res in results:
-        run_id = store.start_run("import", res.path, query={"format": res.format, "lenient": lenient},
-                                 protocol_hash=protocol_hash)
+        run_id = store.start_run("import", res.path, query={"format": res.format, "lenient": lenient,
+                                                            "strict": strict}, protocol_hash=protocol_hash)
         new = store.add_records(res.records, run_id=run_id, raws=res.raws,
                                 raw_format="openalex" if res.format == "openalex" else res.format)
         with store.transaction():
             for s in res.skipped:
                 store.log("import", "skipped", data=s, run_id=run_id, protocol_hash=protocol_hash)
+            for p in res.problems:
+                store.log("import", "field_dropped", data=p, run_id=run_id, protocol_hash=protocol_hash)
             store.log("import", "imported", run_id=run_id, protocol_hash=protocol_hash,
                       data={"file": res.path, "format": res.format, "records": len(res.records), "new": new,
-                            "skipped": len(res.skipped)})
+                            "skipped": len(res.skipped), "problems": len(res.problems)})
         info = res.summary()
         info["new"] = new
         store.finish_run(run_id, n_records=len(res.records), info=info)
         files.append(info)
     return {"files": files, "records": sum(f["records"] for f in files), "new": sum(f["new"] for f in files),
-            "skipped": sum(f["skipped"] for f in files)}
+            "skipped": sum(f["skipped"] for f in files), "problems": sum(f["problems"] for f in files),
+            "results": results}
 
 
 def search_snapshot(store: Store, protocol: Protocol, snapshot: str | Path, progress: bool = True) -> dict[str, Any]:

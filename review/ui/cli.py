@@ -261,17 +261,30 @@ def _column_mapping(items: list[str] | None) -> dict[str, str]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from review.sources.importers import write_problems
     from review.stages import search as importers
 
     protocol, store = open_review(args, create=True)
     r = importers.import_files(store, args.files, format=args.format, lenient=args.lenient,
                                columns=_column_mapping(args.column), encoding=args.encoding,
-                               protocol_hash=protocol.hash)
+                               protocol_hash=protocol.hash, strict=args.strict)
+    problems_file = Path("out") / protocol.id / "import_problems.csv"
+    n_problems = write_problems(problems_file, r["results"])
     for f in r["files"]:
-        print(f"{f['file']}: {f['records']} record(s) read ({f['new']} new), {f['skipped']} skipped [{f['format']}]")
-        for s in f["skipped_entries"]:
-            print(f"  skipped {s['file']}:{s['locator']}: {s['reason']}")
+        print(f"{f['file']}: {f['records']} record(s) read ({f['new']} new), {f['skipped']} skipped, "
+              f"{f['problems']} field(s) dropped [{f['format']}]")
+        _print_problems(f["skipped_entries"], f["problem_entries"])
+    print(f"{r['records']} records read, {n_problems} problems" + (f" (see {problems_file})" if n_problems else ""))
     return 0
+
+
+def _print_problems(skipped: list[dict], dropped: list[dict], limit: int = 20) -> None:
+    lines = [f"  skipped {s['file']}:{s['locator']}: {s['reason']}" for s in skipped] + \
+        [f"  {p['file']}:{p['line']}: record {p['record']}, field {p['field']}: {p['reason']}" for p in dropped]
+    for line in lines[:limit]:
+        print(line)
+    if len(lines) > limit:
+        print(f"  … and {len(lines) - limit} more")
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
@@ -281,9 +294,11 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         if not args.out:
             raise UsageError("file mode needs an output folder: review dedup FILE [FILE...] --out DIR")
         r = dedup.dedup_files(args.files, args.out, format=args.format, lenient=args.lenient,
-                              columns=_column_mapping(args.column), encoding=args.encoding, progress=not args.quiet)
-        for s in r["skipped_entries"]:
-            print(f"skipped {s['file']}:{s['locator']}: {s['reason']}")
+                              columns=_column_mapping(args.column), encoding=args.encoding, progress=not args.quiet,
+                              strict=args.strict)
+        _print_problems(r["skipped_entries"], r["problem_entries"])
+        print(f"{r['records']} records read, {r['problems']} problems"
+              + (f" (see {r['problems_file']})" if r["problems"] else ""))
         print(f"{r['records']} records: {r['unique']} unique, {r['duplicates']} duplicates in {r['groups']} groups, "
               f"{r['maybe_pairs']} pairs to check → {r['out']}/duplicate_groups.csv, maybe_pairs.csv, records.csv")
         return 0
@@ -417,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", "-p", metavar="PROTOCOL")
     p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="default: from the file")
     p.add_argument("--lenient", action="store_true", help="skip malformed entries (listed) instead of stopping")
+    p.add_argument("--strict", action="store_true", help="refuse a file for one malformed field (default: drop "
+                   "the field, keep the record, list it)")
     p.add_argument("--column", action="append", metavar="FIELD=HEADER", help="CSV column for a field (repeatable)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
 
@@ -430,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reviewer", "-r", help="your name, for --review")
     p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="file mode: input format")
     p.add_argument("--lenient", action="store_true", help="file mode: skip malformed entries (listed)")
+    p.add_argument("--strict", action="store_true", help="file mode: refuse a file for one malformed field")
     p.add_argument("--column", action="append", metavar="FIELD=HEADER", help="file mode: CSV column for a field")
     p.add_argument("--encoding", default="utf-8", help="file mode: text encoding (default utf-8)")
     return parser

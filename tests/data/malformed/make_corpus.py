@@ -180,10 +180,12 @@ case("ris/latin1.ris", RIS.replace("welfare", "velfærd").encode("latin-1"), I, 
 case("ris/utf16.ris", RIS.encode("utf-16-le"), I, ["utf16.ris:1"], "UTF-16 without BOM: NUL bytes")
 case("ris/huge_title.ris", RIS.replace("Co-production of welfare services", "x" * 200_000), I,
      ["huge_title.ris:1", "title"], "a 200,000-character title")
-case("ris/bad_year.ris", RIS.replace("PY  - 2012", "PY  - twenty twelve"), I, ["bad_year.ris:1", "year"],
+# One bad field: by default dropped and listed (record kept); --strict refuses the file, naming the field's line.
+IS = "import-strict"
+case("ris/bad_year.ris", RIS.replace("PY  - 2012", "PY  - twenty twelve"), IS, ["bad_year.ris:4", "year", "--strict"],
      "year that is not a year")
-case("ris/bad_doi.ris", RIS.replace("DO  - 10.1080/14719037.2011.650941", "DO  - not a doi"), I,
-     ["bad_doi.ris:1", "doi"], "DOI that is not a DOI")
+case("ris/bad_doi.ris", RIS.replace("DO  - 10.1080/14719037.2011.650941", "DO  - not a doi"), IS,
+     ["bad_doi.ris:5", "doi"], "DOI that is not a DOI")
 case("ris/empty_record.ris", "TY  - JOUR\nER  - \n", I, ["empty_record.ris:1", "empty"], "reference without fields")
 case("ris/missing_er.ris", RIS.replace("ER  - \n", "") + RIS, I, ["missing_er.ris:1", "ER"],
      "two references run together")
@@ -197,7 +199,7 @@ case("bibtex/latin1.bib", BIB.replace("welfare", "velfærd").encode("latin-1"), 
      "Latin-1 bytes")
 case("bibtex/huge_field.bib", BIB.replace("Pestoff, Victor", " and ".join(["Author, A"] * 20_000)), I,
      ["huge_field.bib:1", "authors"], "a 220,000-character author list")
-case("bibtex/bad_year.bib", BIB.replace("{2012}", "{forthcoming}"), I, ["bad_year.bib:1", "year"],
+case("bibtex/bad_year.bib", BIB.replace("{2012}", "{forthcoming}"), IS, ["bad_year.bib:4", "year"],
      "year that is not a year")
 case("bibtex/garbage.bib", "@article{\n%%%% not bibtex at all {{{\n", I, ["garbage.bib"], "not BibTeX")
 CSV = "title,authors,year,doi\nCo-production of welfare services,\"Pestoff, Victor\",2012,10.1080/14719037.2011.650941\n"
@@ -213,7 +215,8 @@ case("csv/huge_field.csv", 'title,authors,year\n"' + "x" * 1_200_000 + '",A,2012
      "a 1.2-million-character field")
 case("csv/duplicate_header.csv", "title,year,title\nA,2012,B\n", I, ["duplicate_header.csv:1", "twice"],
      "the same column twice")
-case("csv/bad_year.csv", CSV.replace(",2012,", ",in press,"), I, ["bad_year.csv:2", "year"], "year that is not a year")
+case("csv/bad_year.csv", CSV.replace(",2012,", ",in press,"), IS, ["bad_year.csv:2", "year"],
+     "year that is not a year")
 case("csv/header_only.csv", "title,authors,year,doi\n", I, ["header_only.csv", "no records"], "no rows")
 
 # -- stage settings in the protocol (review run PROTOCOL --stages STAGE) ----------------------------------
