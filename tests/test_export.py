@@ -309,3 +309,25 @@ def test_stage_settings_are_checked(tmp_path):
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "included.ris", "prisma.csv", "prisma.png", "prisma.svg", "records.ris", "report.html"]
     assert "abstract" not in rispy.loads((tmp_path / "o" / "records.ris").read_text())[0]
+
+
+def test_surname_initials_names_keep_the_surname_as_family():
+    from review.writers.bibliography import split_name
+
+    assert split_name("Sauvé B") == {"family": "Sauvé", "given": "B."}
+    assert split_name("van der Berg JH") == {"family": "van der Berg", "given": "J. H."}
+    assert split_name("B. Sauvé") == {"family": "Sauvé", "given": "B."}
+    assert split_name("Anne Hansen") == {"family": "Hansen", "given": "Anne"}
+
+
+def test_imported_types_come_out_as_their_bibtex_types(tmp_path):
+    from review.sources.importers import read_file
+    from review.writers.bibliography import to_bibtex
+
+    ris = tmp_path / "z.ris"
+    ris.write_text("TY  - JOUR\nTI  - An article\nAU  - Sauvé B\nPY  - 2020\nER  - \nTY  - CHAP\nTI  - A chapter\n"
+                   "PY  - 2019\nER  - \nTY  - CONF\nTI  - A paper\nPY  - 2018\nER  - \n", encoding="utf-8")
+    bib = to_bibtex(read_file(ris).records)
+    assert [ln.split("{")[0] for ln in bib.splitlines() if ln.startswith("@")] == ["@article", "@incollection",
+                                                                                 "@inproceedings"]
+    assert "author = {Sauvé, B.}" in bib

@@ -203,7 +203,7 @@ def test_bibtex_keys_latex_and_booktitle(good_dir):
     assert r.keys == ["hansen_coproduction_2021", "sorensen_samskabelse_2019"]
     chapter = r.records[1]
     assert chapter.authors[0].name == "Sørensen, Eva" and chapter.title == "Samskabelse i kommunerne"
-    assert chapter.venue == "Den nye kommune" and chapter.type == "incollection"
+    assert chapter.venue == "Den nye kommune" and chapter.type == "book-chapter"  # OpenAlex work types
     assert chapter.sources[0].locator == "13 sorensen_samskabelse_2019"
 
 
@@ -279,3 +279,75 @@ def test_parsers_never_crash(body, fmt, prefix, tmp_path):
         else:
             assert len(r.records) == len(r.keys) == len(r.raws)
             assert all(rec.sources and rec.sources[0].name == str(f) for rec in r.records)
+
+
+# -- one vocabulary of work types, keywords, Nordic and German CSV headers -------------------------------
+def test_ris_and_bibtex_types_become_openalex_work_types(tmp_path):
+    ris = tmp_path / "z.ris"
+    ris.write_text("TY  - JOUR\nTI  - An article\nPY  - 2020\nER  - \nTY  - CHAP\nTI  - A chapter\nPY  - 2019\nER  - \n"
+                   "TY  - CONF\nTI  - A paper\nPY  - 2018\nER  - \nTY  - THES\nTI  - A thesis\nPY  - 2017\nER  - \n",
+                   encoding="utf-8")
+    assert [r.type for r in read_file(ris).records] == ["article", "book-chapter", "proceedings-article",
+                                                        "dissertation"]
+    bib = tmp_path / "z.bib"
+    bib.write_text("@Article{a, title={A}, year={2020}}\n@incollection{b, title={B}, year={2019}}\n"
+                   "@inproceedings{c, title={C}, year={2018}}\n@techreport{d, title={D}, year={2017}}\n",
+                   encoding="utf-8")
+    assert [r.type for r in read_file(bib).records] == ["article", "book-chapter", "proceedings-article", "report"]
+
+
+def test_csv_document_types_of_databases(tmp_path):
+    f = tmp_path / "scopus.csv"
+    f.write_text("Title,Document Type\nA,Article\nB,Conference Paper\nC,Book Chapter\nD,Review\n"
+                 "E,\"Article; Proceedings Paper\"\nF,Something New\n", encoding="utf-8")
+    assert [r.type for r in read_file(f).records] == ["article", "proceedings-article", "book-chapter", "review",
+                                                      "article", "something new"]
+
+
+def test_an_imported_journal_article_passes_an_article_type_criterion(tmp_path):
+    from review.core.protocol import loads
+    from review.screening.rules import rule_matches
+
+    ris = tmp_path / "z.ris"
+    ris.write_text("TY  - JOUR\nTI  - Co-production\nPY  - 2020\nER  - \n", encoding="utf-8")
+    rec = read_file(ris).records[0]
+    p = loads('id = "t"\ntitle = "t"\n[[criteria]]\nname = "type"\nkind = "include"\ntypes = ["article"]\n')
+    assert rule_matches(p.criteria[0], rec) is True
+    rec.type = "journal-article"  # OpenAlex's 2023 name
+    assert rule_matches(p.criteria[0], rec) is True
+
+
+def test_bibtex_keywords_are_split_on_commas_and_semicolons(tmp_path):
+    bib = tmp_path / "k.bib"
+    bib.write_text("@article{a, title={A}, year={2020}, keywords={co-production, welfare state, elderly care}}\n"
+                   "@article{b, title={B}, year={2020}, keywords={samskabelse; frivillighed, kommuner}}\n",
+                   encoding="utf-8")
+    a, b = read_file(bib).records
+    assert a.keywords == ["co-production", "welfare state", "elderly care"]
+    assert b.keywords == ["samskabelse", "frivillighed, kommuner"]  # semicolons separate where both occur
+
+
+@pytest.mark.parametrize("header,row", [
+    ("Titel;Forfatter;År;DOI;Tidsskrift", "Samskabelse i ældreplejen;Hansen A;2021;10.1000/da1;Tidsskrift for Velfærd"),
+    ("Tittel;Forfattere;Utgivelsesår;DOI;Tidsskrift", "Samskabelse i ældreplejen;Hansen A;2021;10.1000/da1;"
+                                                      "Tidsskrift for Velfærd"),
+    ("Titel;Författare;År;DOI;Tidskrift", "Samskabelse i ældreplejen;Hansen A;2021;10.1000/da1;Tidsskrift for Velfærd"),
+    ("Titel;Autor;Jahr;DOI;Zeitschrift", "Samskabelse i ældreplejen;Hansen A;2021;10.1000/da1;Tidsskrift for Velfærd"),
+])
+def test_semicolon_csv_with_nordic_or_german_headers(tmp_path, header, row):
+    f = tmp_path / "export.csv"
+    f.write_text(header + "\n" + row + "\n", encoding="utf-8")
+    res = read_file(f)
+    rec = res.records[0]
+    assert (rec.title, [a.name for a in rec.authors], rec.year, rec.doi, rec.venue) == (
+        "Samskabelse i ældreplejen", ["Hansen A"], 2021, "10.1000/da1", "Tidsskrift for Velfærd")
+    assert res.problems == []
+
+
+def test_records_without_a_title_are_reported(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_text("Name;Year;DOI\nCo-production;2020;10.1000/x1\nPartnership;2021;10.1000/x2\n", encoding="utf-8")
+    res = read_file(f)
+    assert len(res.records) == 2 and all(not r.title for r in res.records)
+    [p] = [p for p in res.problems if p["field"] == "title"]
+    assert "2 of 2 records have no title" in p["reason"] and "Name" in p["reason"] and "--column title=" in p["reason"]

@@ -83,3 +83,8 @@ def test_round_trip_dict(works):
 def test_missing_id_is_an_error():
     with pytest.raises(ValueError, match="without a valid 'id'"):
         from_openalex({"title": "x"})
+
+
+def test_html_in_openalex_titles_does_not_reach_records(works):
+    w = dict(works[0], title="&lt;p&gt;Co-production of &lt;i&gt;welfare&lt;/i&gt;&lt;/p&gt;")
+    assert from_openalex(w).title == "Co-production of welfare"

@@ -56,3 +56,21 @@ def test_unknown_field_values_pass_filters():
     assert record_matches(Record(id="W1", title="A review"), s)  # no language or type known
     assert not record_matches(Record(id="W1", title="A review", language="en"), s)
     assert not record_matches(Record(id="W1", title="A review", type="book"), s)
+
+
+def test_an_empty_or_foreign_snapshot_is_an_error_and_writes_no_run(tmp_path):
+    import pytest
+
+    from review.core.errors import SnapshotError
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]", encoding="utf-8")
+    store = Store(tmp_path / "s.sqlite")
+    with pytest.raises(SnapshotError, match="no OpenAlex works"):
+        run(store, loads(PROTO), progress=False, snapshot=empty)
+    assert store.runs() == []
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('[{"title": "not an OpenAlex work"}]', encoding="utf-8")
+    with pytest.raises(SnapshotError, match="foreign.json"):
+        run(store, loads(PROTO), progress=False, snapshot=foreign)
+    assert store.runs() == []

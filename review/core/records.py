@@ -96,3 +96,17 @@ _WORK_FIELDS: dict[str, type] = {
     "primary_topic": dict, "abstract_inverted_index": dict, "referenced_works": list, "cited_by_count": int,
     "concepts": list, "topics": list, "keywords": list,
 }
+
+
+# OpenAlex's 2023 work types and their current names: a criterion on "article" matches a "journal-article".
+_TYPE_ALIASES = {"journal-article": "article", "proceedings-article": "article", "posted-content": "preprint",
+                 "book-part": "book-chapter", "book-section": "book-chapter", "monograph": "book",
+                 "edited-book": "book", "reference-book": "book", "proceedings": "book", "component": "other",
+                 "journal": "other", "journal-issue": "other", "journal-volume": "other", "report-series": "report",
+                 "book-series": "book", "book-set": "book"}
+
+
+def base_type(work_type: str) -> str:
+    """The current OpenAlex name of a work type (``journal-article`` -> ``article``); lower-cased."""
+    t = (work_type or "").strip().lower()
+    return _TYPE_ALIASES.get(t, t)

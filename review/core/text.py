@@ -2,20 +2,38 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
+from urllib.parse import unquote
 
 OPENALEX_PREFIX = "https://openalex.org/"
-_DOI_RE = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_DOI_RE = re.compile(r"10\.\d{4,9}/[^\s\"]+", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>|&[lg]t;")
 _OA_ID_RE = re.compile(r"^(?:https?://(?:api\.)?openalex\.org/(?:works/)?)?([WwAaSsIiCcTtPpFfKk]\d+)$")
 
 
 def normalize_doi(value: str | None) -> str | None:
-    """Lower-case bare DOI (``10.x/y``) from any DOI form, or None."""
+    """Lower-case bare DOI (``10.x/y``) from any DOI form, or None.
+
+    Takes URLs (percent-encoded too: ``10.1000%2Fabc``), ``doi:`` prefixes, and DOIs glued to the text around
+    them in exports: a closing ``)``/``]`` without its opening one, an HTML tag (``10.1000/abc</a>``), quotes
+    and trailing punctuation are not part of the DOI. Parentheses inside a DOI (``S0140-6736(20)30183-5``) and
+    SICI angle brackets (``<693::AID-ASI4>``) are kept.
+    """
     if not value:
         return None
-    m = _DOI_RE.search(str(value).strip())
-    doi = m.group(0).rstrip(".,;").lower() if m else ""
+    text = str(value).strip()
+    if "%" in text:
+        text = unquote(text)
+    m = _DOI_RE.search(text)
+    if not m:
+        return None
+    doi = _HTML_TAG.split(m.group(0), 1)[0].rstrip(".,;:'\"")
+    for open_, close in ("()", "[]"):
+        while doi.endswith(close) and doi.count(close) > doi.count(open_):
+            doi = doi[:-1].rstrip(".,;:")
+    doi = doi.lower()
     return doi if doi.partition("/")[2] else None  # "10.1234/." has no suffix left
 
 
@@ -63,3 +81,24 @@ def fold(text: str) -> str:
         # lower-case again after NFKD: compatibility forms such as '𝖠' (U+1D5A0) decompose to capitals
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower().translate(_FOLD)
     return _NON_ALNUM.sub(" ", text).strip()
+
+
+_TAG = re.compile(r"</?([a-zA-Z][\w:.-]*)(?:\s[^<>]{0,200})?/?>")
+_INLINE_TAGS = frozenset("i b em strong sub sup span a u sc small tt italic bold underline".split())
+
+
+def strip_markup(text: str | None) -> str:
+    """Text without HTML/JATS tags and entities (``&lt;p&gt;Co-production&lt;/p&gt;``, ``<i>in vivo</i>``).
+
+    Entities are decoded before tags are removed, so escaped markup goes too; whitespace is collapsed.
+    """
+    if not text:
+        return ""
+    s = str(text)
+    for _ in range(2):  # "&amp;lt;p&amp;gt;" is escaped twice
+        if "&" not in s:
+            break
+        s = html.unescape(s)
+    if "<" in s:  # inline tags (<i>, <sub>, <jats:italic>) join their text; others separate it
+        s = _TAG.sub(lambda m: "" if m.group(1).lower().rpartition(":")[2] in _INLINE_TAGS else " ", s)
+    return " ".join(s.split())

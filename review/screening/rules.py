@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from review.core.protocol import Criterion, Protocol
-from review.core.records import Record
+from review.core.records import Record, base_type
 from review.core.search_query import term_pattern
 from review.core.text import fold
 
@@ -42,7 +42,7 @@ def rule_matches(criterion: Criterion, rec: Record, text: str | None = None) -> 
     if criterion.types:
         if not rec.type:
             return None
-        checks.append(rec.type.lower() in {x.lower() for x in criterion.types})
+        checks.append(base_type(rec.type) in {base_type(x) for x in criterion.types})
     return all(checks)
 
 

@@ -269,7 +269,9 @@ def _keywords(value: Any) -> list[str]:
     if not value:
         return []
     if isinstance(value, str):
-        return [k for k in re.split(r"\s*[;|]\s*", _clean(value)) if k]
+        value = _clean(value)
+        # "a; b" (RIS, Scopus, WoS) or "a, b" (BibTeX, Zotero): semicolons win where both occur
+        return [k for k in re.split(r"\s*[;|]\s*" if re.search(r"[;|]", value) else r"\s*,\s*", value) if k]
     return [_clean(k) for k in value if k]
 
 
@@ -279,6 +281,53 @@ class FieldError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+
+
+# RIS ``TY`` codes, BibTeX entry types and the document types of Scopus, Web of Science, PubMed and Zotero
+# CSV exports, in OpenAlex's work types (the vocabulary of the protocol's ``types`` and of the exporters).
+_WORK_TYPES = {
+    "article": ("jour", "jfull", "ejour", "mgzn", "news", "inpress", "inpr", "abst", "article", "journal article",
+                "journal-article", "journalarticle", "article in press", "journal", "magazine article",
+                "newspaper article", "meeting abstract", "data paper", "short survey", "article; early access",
+                "comparative study", "clinical trial", "randomized controlled trial", "multicenter study"),
+    # OpenAlex's 2023 name, kept so the exporters write @inproceedings; criteria on "article" match it
+    "proceedings-article": ("conf", "cpaper", "inproceedings", "conference", "conference paper", "proceedings paper",
+                            "conferencepaper", "conference proceedings"),
+    "review": ("review", "review article", "systematic review", "meta-analysis", "article; review", "review; early access"),
+    "book": ("book", "ebook", "edbook", "whole book", "booklet", "book series", "edited book", "monograph", "proceedings",
+             "book; edited book"),
+    "book-chapter": ("chap", "echap", "book chapter", "chapter", "inbook", "incollection", "book section",
+                     "booksection", "article; book chapter", "book part"),
+    "dissertation": ("thes", "thesis", "phdthesis", "mastersthesis", "dissertation", "doctoral thesis"),
+    "report": ("rprt", "report", "techreport", "government document", "govdoc", "technical report", "working paper"),
+    "editorial": ("editorial", "editorial material", "edit", "comment", "letter to the editor; editorial"),
+    "letter": ("letter", "correspondence"),
+    "erratum": ("erratum", "correction", "corrected and republished article", "published erratum"),
+    "retraction": ("retraction", "retracted publication", "retraction of publication"),
+    "preprint": ("preprint", "unpublished", "unpb", "posted-content", "manuscript"),
+    "dataset": ("data", "dataset", "aggr", "dbase"),
+    "standard": ("stand", "standard"),
+    "other": ("gen", "elec", "web", "online", "misc", "note", "webpage", "blog post", "computer program", "ctlg",
+              "pamp", "pcomm", "slide", "video", "audio", "map", "pat", "patent", "hear", "bill", "case", "stat"),
+}
+_WORK_TYPE = {name: oa for oa, names in _WORK_TYPES.items() for name in names}
+
+
+def work_type(value: Any) -> str:
+    """A source's type name (RIS code, BibTeX entry type, database document type) as an OpenAlex work type.
+
+    A value with several types (``Article; Proceedings Paper``) takes the first one that is known;
+    an unknown name is kept, lower-cased, so nothing is lost.
+    """
+    raw = _clean(value).lower().strip("@ ")
+    if not raw:
+        return ""
+    if raw in _WORK_TYPE:
+        return _WORK_TYPE[raw]
+    for part in re.split(r"\s*[;|,]\s*", raw):
+        if part in _WORK_TYPE:
+            return _WORK_TYPE[part]
+    return raw
 
 
 def _build(values: dict[str, Any], source: Source, rid: str,
@@ -329,7 +378,7 @@ def _build(values: dict[str, Any], source: Source, rid: str,
         issue=_clean(values.get("issue")),
         pages=_pages(values.get("pages") or values.get("first_page"), None if values.get("pages")
                      else values.get("last_page")),
-        type=_clean(values.get("type")).lower(),
+        type=work_type(values.get("type")),
         language=_clean(values.get("language")),
         doi=doi,
         openalex_id=short_openalex_id(oa) if oa else None,
@@ -514,15 +563,20 @@ def _strip_braces(value: Any) -> str:
 #: Covers Scopus, Web of Science (tab-delimited tags), ASReview, bib-dedupe/CoLRev, Zotero and PubMed exports.
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "record_id", "key", "ut", "ut (unique wos id)", "eid", "unique-id", "accession number"),
-    "title": ("title", "ti", "article title", "document title", "primary_title", "display_name"),
-    "abstract": ("abstract", "ab", "abstract note", "abstractnote"),
-    "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors"),
-    "year": ("year", "py", "publication year", "publication_year", "pubyear", "date", "publication date"),
+    "title": ("title", "ti", "article title", "document title", "primary_title", "display_name",
+              "titel", "tittel", "titel des beitrags", "sachtitel"),
+    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "resume", "resumé", "résumé", "sammendrag",
+                 "sammanfattning", "sammandrag", "abstrakt", "zusammenfassung", "kurzfassung"),
+    "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors", "forfatter",
+                "forfattere", "forfatter(e)", "författare", "autor", "autoren", "autor(en)", "verfasser"),
+    "year": ("year", "py", "publication year", "publication_year", "pubyear", "date", "publication date", "år",
+             "udgivelsesår", "utgivelsesår", "utgivningsår", "publiceringsår", "jahr", "erscheinungsjahr", "dato", "datum"),
     "venue": ("journal", "source title", "so", "secondary_title", "journal_name", "publication title", "venue",
-              "source", "booktitle", "container-title", "journal/book", "jt", "ta"),
-    "volume": ("volume", "vl", "vol"),
-    "issue": ("issue", "number", "is", "no"),
-    "pages": ("pages", "page", "pp", "pg"),
+              "source", "booktitle", "container-title", "journal/book", "jt", "ta", "tidsskrift", "tidskrift",
+              "zeitschrift", "kilde", "källa", "quelle"),
+    "volume": ("volume", "vl", "vol", "bind", "volym", "band", "årgang", "jahrgang"),
+    "issue": ("issue", "number", "is", "no", "nummer", "hæfte", "hefte", "häfte", "heft"),
+    "pages": ("pages", "page", "pp", "pg", "sider", "sidor", "seiten", "seite", "sidetal"),
     "first_page": ("page start", "bp", "start_page", "first_page", "startpage"),
     "last_page": ("page end", "ep", "end_page", "last_page", "endpage"),
     "article_number": ("art. no.", "ar", "article number"),
@@ -530,11 +584,13 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "pmid": ("pmid", "pubmed id", "pm", "pubmed_id"),
     "openalex_id": ("openalex_id", "openalex id", "openalex"),
     "isbn": ("isbn", "bn"),
-    "publisher": ("publisher", "pu"),
-    "url": ("url", "link"),
-    "type": ("entrytype", "type", "document type", "pt", "item type", "type_of_reference", "dt"),
-    "language": ("language", "la", "language of original document"),
-    "keywords": ("keywords", "author keywords", "de", "manual tags"),
+    "publisher": ("publisher", "pu", "forlag", "förlag", "verlag", "utgiver", "udgiver"),
+    "url": ("url", "link", "lenke", "länk"),
+    "type": ("entrytype", "type", "document type", "pt", "item type", "type_of_reference", "dt", "dokumenttype",
+             "dokumenttyp", "publikationstype", "publikationstyp", "typ"),
+    "language": ("language", "la", "language of original document", "sprog", "språk", "sprache"),
+    "keywords": ("keywords", "author keywords", "de", "manual tags", "emneord", "nøgleord", "nøkkelord",
+                 "nyckelord", "ämnesord", "schlagwörter", "schlagworte", "stichwörter", "schlüsselwörter"),
 }
 
 
@@ -643,7 +699,7 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
         locator = f"{line}" + (f" ID={key}" if has_id else f" #{position}")
         rec = col.build(values, Source("csv", str(path), locator), key, f"{line}", "row")
         col.add(rec, dict(zip(header, row)), key, f"{line}")
-    return _finish(col)
+    return _finish(col, header)
 
 
 # -- OpenAlex ---------------------------------------------------------------------------------
@@ -671,10 +727,17 @@ def read_openalex(path: str | Path, lenient: bool = False) -> ImportResult:
     return _finish(col)
 
 
-def _finish(col: _Collector) -> ImportResult:
-    if not col.result.records and not col.result.skipped:
-        raise InputError(f"{col.path}: no records found in this {col.result.format} file")
-    return col.result
+def _finish(col: _Collector, header: list[str] | None = None) -> ImportResult:
+    res = col.result
+    if not res.records and not res.skipped:
+        raise InputError(f"{col.path}: no records found in this {res.format} file")
+    untitled = [k for k, r in zip(res.keys, res.records) if not r.title]
+    if untitled:
+        cols = f" (columns: {', '.join(h for h in header if h)[:200]})" if header else ""
+        res.problems.append({"file": str(col.path), "line": "1" if header else "", "record": untitled[0],
+                             "field": "title", "reason": f"{len(untitled)} of {len(res.records)} records have no "
+                             f"title{cols}; name the title column with --column title=NAME"})
+    return res
 
 
 READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": read_openalex}

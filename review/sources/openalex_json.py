@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from review.core.records import _WORK_FIELDS, Author, Record, Source
-from review.core.text import normalize_doi, normalize_pmid, rebuild_abstract, short_openalex_id
+from review.core.text import normalize_doi, normalize_pmid, rebuild_abstract, short_openalex_id, strip_markup
 
 
 def _pages(biblio: dict | None) -> str:
@@ -102,8 +102,8 @@ def _convert(work: dict[str, Any], oid: str, source: Source | None) -> Record:
     return Record(
         id=oid,
         openalex_id=oid,
-        title=(work.get("title") or work.get("display_name") or "").strip(),
-        abstract=rebuild_abstract(work.get("abstract_inverted_index")),
+        title=strip_markup(work.get("title") or work.get("display_name")),
+        abstract=strip_markup(rebuild_abstract(work.get("abstract_inverted_index"))),
         authors=authors,
         year=work.get("publication_year"),
         venue=venue,

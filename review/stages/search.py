@@ -9,6 +9,7 @@ from typing import Any, Iterable
 import pyalex
 from tqdm.auto import tqdm
 
+from review.core.errors import SnapshotError
 from review.core.protocol import Protocol, Search
 from review.core.queries import default_seeds
 from review.core.provenance import tool_versions
@@ -72,18 +73,23 @@ def search_snapshot(store: Store, protocol: Protocol, snapshot: str | Path, prog
         if done is not None and done["status"] == "done":
             summary[s.name] = {"run_id": done["id"], "n_records": done["n_records"], "skipped": True}
             continue
-        run_id = store.start_run("search", s.name, query, protocol.hash, tool_versions())
-        todo.append((s, parse(s.query), run_id))
+        todo.append((s, parse(s.query), query))
     if not todo:
         return summary
     hits: dict[str, list[tuple[Record, dict]]] = {s.name: [] for s, _, _ in todo}
+    n_works = 0
     for rec, raw in tqdm(read_records(snapshot, name=snapshot.name), desc="search snapshot", unit=" works",
                          disable=not progress):
+        n_works += 1
         folded = fold(rec.text)
         for s, node, _ in todo:
             if record_matches(rec, s, node, folded):
                 hits[s.name].append((rec, raw))
-    for s, _, run_id in todo:
+    if not n_works:  # checked before any run is written: an empty file must not look like a search that found nothing
+        raise SnapshotError(f"{snapshot}: no OpenAlex works in this file; give an OpenAlex snapshot (JSON array, "
+                            "JSON Lines or API pages of works, optionally .gz or .zip)")
+    for s, _, query in todo:
+        run_id = store.start_run("search", s.name, query, protocol.hash, tool_versions())
         found = hits[s.name]
         for rec, _ in found:
             rec.sources = [type(src)("snapshot", f"search:{s.name}", src.locator) for src in rec.sources]

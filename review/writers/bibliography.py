@@ -20,7 +20,8 @@ KEYS_ARTIFACT = "citation_keys"
 # OpenAlex types, current and 2023 (Crossref) schema → (BibTeX, RIS, CSL).
 _TYPES: dict[str, tuple[str, str, str]] = {}
 for _names, _t in [
-    (("article", "journal-article", "review", "letter", "editorial"), ("article", "JOUR", "article-journal")),
+    (("article", "journal-article", "review", "letter", "editorial", "erratum", "retraction"),
+     ("article", "JOUR", "article-journal")),
     (("book", "monograph", "edited-book", "reference-book"), ("book", "BOOK", "book")),
     (("book-chapter", "book-part", "book-section", "reference-entry"), ("incollection", "CHAP", "chapter")),
     (("proceedings-article",), ("inproceedings", "CPAPER", "paper-conference")),
@@ -49,6 +50,9 @@ _ORG_WORDS = re.compile(r"\b(organi[sz]ation|group|consortium|committee|associat
                         r"investigators|team|foundation|office)\b", re.IGNORECASE)
 
 
+_VANCOUVER_INITIALS = re.compile(r"^(?:[A-Z]{1,3}|(?:[A-Z]\.){1,3})$")
+
+
 def split_name(name: str) -> dict[str, str]:
     """A person's name as ``{"family", "given", "suffix"}`` (or ``{"literal"}`` for an organisation).
 
@@ -68,6 +72,9 @@ def split_name(name: str) -> dict[str, str]:
             return _with_suffix(split_name(parts[0]), parts[1])
         return {"family": parts[0], "given": parts[1]}
     tokens = name.split(" ")
+    if len(tokens) >= 2 and _VANCOUVER_INITIALS.match(tokens[-1]) and not _VANCOUVER_INITIALS.match(tokens[0]):
+        # "Sauvé B", "van der Berg JH" (PubMed/Vancouver): surname first, initials last
+        return {"family": " ".join(tokens[:-1]), "given": ". ".join(tokens[-1].replace(".", "")) + "."}
     suffix = ""
     if len(tokens) > 2 and tokens[-1].lower().strip(",") in _NAME_SUFFIXES:
         suffix = tokens.pop().strip(",")
