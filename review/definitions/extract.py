@@ -160,12 +160,14 @@ def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) ->
     if not spans:
         return []
     by_pattern = {d.concept: d for d in find_definitions(sentence, lexicon, lang_hint)}
-    lang = detect_language(sentence, lang_hint)
+    lang = ""  # detected when needed: it is the slowest step here
     where: dict[str, list[tuple[int, int]]] = {}
     for concept, fs, fe in spans:
         start, end = index[fs], index[fe - 1] + 1
-        if concept not in by_pattern and lang != "de" and _in_proper_name(sentence, start):
-            continue  # "the Nurse-Family Partnership"; German capitalises every noun
+        if concept not in by_pattern and _in_proper_name(sentence, start):
+            lang = lang or detect_language(sentence, lang_hint)
+            if lang != "de":
+                continue  # "the Nurse-Family Partnership"; German capitalises every noun
         where.setdefault(concept, []).append((start, end))
     out = []
     for concept, target in where.items():
@@ -174,7 +176,7 @@ def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) ->
         if d is None:
             s, e = target[0]
             d = Definition(concept=concept, term=sentence[s:e], sentence=sentence, pattern="", lang=lang,
-                           cited="; ".join(cited_sources(sentence)))
+                           cited="")
         out.append((Candidate(sentence, tuple(target), others, d.pattern or None), d))
     return out
 
@@ -185,8 +187,12 @@ def judge(sentence: str, lexicon: Lexicon, model: Model, threshold: float = DEFA
     it is (probability >= ``threshold``). Each definition's ``pattern`` says why: hand pattern, score, top features."""
     out = []
     for cand, d in candidates(sentence, lexicon, lang_hint):
-        p, top = model.score(cand, explain=3)
+        p = model.score(cand)[0]
         if p >= threshold:
+            top = model.score(cand, explain=3)[1]
+            if not d.pattern:
+                d.lang = d.lang or detect_language(sentence, lang_hint)
+                d.cited = "; ".join(cited_sources(sentence))
             d.score = round(p, 4)
             d.pattern = f"{d.pattern or 'model'}; p={p:.2f}; {explain(top)}"
             out.append(d)

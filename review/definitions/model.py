@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from review.definitions.language import light
@@ -86,6 +87,12 @@ def masked_tokens(c: Candidate) -> list[str]:
     return _TOKEN.findall(light("".join(parts)).lower())
 
 
+@lru_cache(maxsize=65536)
+def _char_grams(token: str) -> tuple[str, ...]:
+    p = f" {token} "
+    return tuple(p[i:i + n] for n in (3, 4, 5) for i in range(len(p) - n + 1))
+
+
 def _position_bucket(i: int) -> str:
     return str(i) if i < 3 else "3-5" if i < 6 else "6-10" if i < 11 else "11+"
 
@@ -104,11 +111,8 @@ def features(c: Candidate) -> dict[str, dict[str, float]]:
     for t in toks:
         if t in (TARGET, OTHER) or not t[0].isalnum():
             continue
-        p = f" {t} "
-        for n in (3, 4, 5):
-            for i in range(len(p) - n + 1):
-                g = p[i:i + n]
-                ch[g] = ch.get(g, 0.0) + 1.0
+        for g in _char_grams(t):
+            ch[g] = ch.get(g, 0.0) + 1.0
     x: dict[str, float] = {}
     if TARGET in toks:
         i = toks.index(TARGET)
@@ -124,18 +128,20 @@ def features(c: Candidate) -> dict[str, dict[str, float]]:
         x["ntarget:" + ("1" if toks.count(TARGET) == 1 else "2+")] = 1.0
     if OTHER in toks:
         x["other"] = 1.0
-    text = " ".join(toks)
     if TARGET in toks:
         i = toks.index(TARGET)
-        near = " ".join(toks[i:i + 8])
-        far = " ".join(toks[:i])
+        text = " ".join(toks)
+        start = len(" ".join(toks[:i])) + (1 if i else 0)  # where the term starts in text
+        end = len(" ".join(toks[:i + 8]))  # the term and the seven tokens after it
         for name, rx in _CUES.items():
-            if rx.search(near):
-                x["cue_after:" + name] = 1.0
-            elif rx.search(far):
-                x["cue_before:" + name] = 1.0
-            elif rx.search(text):
-                x["cue:" + name] = 1.0
+            where = ""
+            for m in rx.finditer(text):
+                if start <= m.start() < end:
+                    where = "cue_after:"
+                    break
+                where = where or ("cue_before:" if m.start() < start else "cue:")
+            if where:
+                x[where + name] = 1.0
     if c.pattern:
         x["pattern"] = 1.0
         x["pattern:" + c.pattern] = 1.0
@@ -160,10 +166,11 @@ class Model:
         out = {}
         for block, counts in features(c).items():
             idf = self.idf.get(block)
-            vals = {f: (1.0 + math.log(v)) * (idf[f] if idf is not None else 1.0) for f, v in counts.items()
-                    if idf is None or f in idf}
             if idf is None:
-                vals = {f: v for f, v in vals.items() if f in self.weights.get(block, {})}
+                known = self.weights.get(block, {})
+                vals = {f: 1.0 + math.log(v) if v > 1 else 1.0 for f, v in counts.items() if f in known}
+            else:
+                vals = {f: (1.0 + math.log(v) if v > 1 else 1.0) * idf[f] for f, v in counts.items() if f in idf}
             norm = math.sqrt(sum(v * v for v in vals.values())) or 1.0
             bw = self.block_weight.get(block, 1.0)
             out[block] = {f: bw * v / norm for f, v in vals.items()}
