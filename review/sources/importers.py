@@ -415,7 +415,7 @@ def _strip_braces(value: Any) -> str:
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "record_id", "key", "ut", "ut (unique wos id)", "eid", "unique-id", "accession number"),
     "title": ("title", "ti", "article title", "document title", "primary_title", "display_name"),
-    "abstract": ("abstract", "ab", "abstract note", "abstractnote"),
+    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "sentence", "text"),
     "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors"),
     "year": ("year", "py", "publication year", "publication_year", "pubyear", "date", "publication date"),
     "venue": ("journal", "source title", "so", "secondary_title", "journal_name", "publication title", "venue",
