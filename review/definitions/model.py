@@ -5,7 +5,7 @@ candidate (a sentence and one concept whose term it contains) becomes word n-gra
 context features around the concept term, with the term itself masked (``xtgtx``; other concepts' terms:
 ``xothx``), so the model learns how authors define rather than which concept they define. A logistic regression
 on these features is trained by :func:`train` (scikit-learn) and shipped as plain JSON (vocabulary, idf and
-weights; no pickle), read by :meth:`Model.load` and applied with :meth:`Model.score` in pure Python.
+weights; data only, no code), read by :meth:`Model.load` and applied with :meth:`Model.score` in pure Python.
 """
 from __future__ import annotations
 
