@@ -1,24 +1,32 @@
-"""Definition extraction against hand-labelled sentences, and its speed on the shipped corpus.
+"""Definitions on labelled sentences, scored the way `review definitions` behaves on imported records.
 
-    python benchmarks/definitions.py                        # tests/data/definitions/labelled.csv
-    python benchmarks/definitions.py --labelled OTHER.csv                   # rows without 'protocol': every shipped lexicon
-    python benchmarks/definitions.py --labelled OTHER.csv --protocol protocols/coproduction.toml
-    python benchmarks/definitions.py --errors               # list every wrong sentence
+    python benchmarks/definitions.py --labelled ../shared/data/definitions/coproduction_dev.tsv \
+        --protocol protocols/coproduction.toml
+    python benchmarks/definitions.py --labelled A.tsv --labelled B.csv --errors
+    python benchmarks/definitions.py --checks          # also leave-one-language-out and leave-one-file-out
 
-Labelled CSV columns: ``sentence``, ``is_definition`` (1/0), ``concept`` (a concept key or label of the
-protocol, empty for non-definitions); optional ``protocol`` (``demo``/``coproduction`` or a path: whose
-lexicon applies to the row, else ``--protocol``), ``split`` (dev/test), ``source``, ``lang``.
+Each labelled sentence becomes a record (its abstract, as `review import` of a CSV with a ``sentence`` column gives),
+the records go into a fresh store, the definitions stage runs on it with the protocol given, and the figures come
+from what it wrote (``definitions.csv``): nothing is looked up from the gold label. Two columns of figures:
 
-Printed per subset: extraction precision / recall / F1 (a sentence is extracted when it yields at least one
-definition); concept macro-F1 and micro-F1 over the gold concepts, where a sentence counts for concept C when C
-is among its extracted concepts (a false extraction is a false positive for its concept, a missed definition a
-false negative: extraction and assignment together); and assignment macro-F1: the concept given to the true
-definitions that were extracted (assignment alone).
+- ``shipped``: the shipped model (review/assets/definition_model.json). It was trained on the shared development
+  set and benchmarks/data/definitions/collected_*.tsv, so on those files this is an **in-sample** figure.
+- ``cv``: grouped cross-validation by source page (``url``; GroupKFold): the pool is the labelled sets plus the
+  shipped model's training sets (``--train``); for each fold a model is trained on the other folds
+  (benchmarks/train_definitions.py's recipe) and the stage runs with it; the held-out labelled sentences are scored.
+
+Labelled files: ``.tsv`` as in shared/data/definitions (tab-separated, no quoting; ``label`` C/N, ``concept``
+keys, ``;`` for two) or ``.csv`` with ``sentence, is_definition, concept`` (optional ``protocol``, ``lang``, ``url``).
+Scores: extraction precision/recall/F1 (a sentence is extracted when the stage finds at least one definition in
+it); concept F1 (a sentence counts for concept C when C is among its definitions: a wrong concept is a false
+positive, a missed definition a false negative) and their macro mean over the concepts defined in the gold set.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -26,9 +34,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from review.definitions.extract import Lexicon, find_definitions, find_in_text
-from review.sources.labels import iter_labelled
-from review.core.protocol import load
+from review.core.protocol import load  # noqa: E402
+from review.core.records import Record, Source  # noqa: E402
+from review.core.store import Store  # noqa: E402
+from review.definitions.extract import Lexicon, find_in_text  # noqa: E402
+from review.definitions.model import Model  # noqa: E402
+from review.definitions.training import gold_concepts, train_on  # noqa: E402
+from review.sources.labels import iter_labelled  # noqa: E402
+from review.stages import definitions as stage  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from train_definitions import default_sets  # noqa: E402
+
+THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 
 def _protocol(name: str):
@@ -38,152 +56,238 @@ def _protocol(name: str):
     return load(path)
 
 
-def _lexicons(name: str) -> list[tuple[Lexicon, dict[str, str]]]:
-    """[(lexicon, {concept label: key})] of a protocol; ``auto``: of every shipped protocol, coproduction first."""
-    if name == "auto":
-        paths = sorted((ROOT / "protocols").glob("*.toml"), key=lambda p: (p.stem != "coproduction", p.stem))
-        protocols = [load(p) for p in paths]
-    else:
-        protocols = [_protocol(name)]
-    return [(Lexicon.from_protocol(p), {c.label.lower(): c.key for c in p.concepts}) for p in protocols]
+def read_sets(paths: list[Path]) -> list[dict]:
+    """Rows of the labelled files, each with ``file`` and a gold concept key set ``gold``."""
+    rows = []
+    for p in paths:
+        for r in iter_labelled(p):
+            r = dict(r)
+            r["file"] = p.name
+            rows.append(r)
+    return rows
 
 
-def _classify(row: dict, lexicons: list[tuple[Lexicon, dict[str, str]]], gold: str) -> tuple[str, list]:
-    """The row's gold concept key and the definitions found, under the lexicon that has the gold concept
-    (the first one); a non-definition is checked against every lexicon (found by any: a false positive)."""
-    for lexicon, labels in lexicons:
-        key = labels.get(gold.lower(), gold)
-        if gold and key in lexicon.terms:
-            return key, find_definitions(row["sentence"], lexicon)
-    found = [d for lexicon, _ in lexicons for d in find_definitions(row["sentence"], lexicon)]
-    return gold, found
+def _keys(rows: list[dict], protocol) -> None:
+    labels = {c.label.lower(): c.key for c in protocol.concepts}
+    for r in rows:
+        r["gold"] = {labels.get(c.lower(), c) for c in gold_concepts(r)}
 
 
-def evaluate(rows: list[dict], default_protocol: str) -> dict:
-    """Scores of :func:`find_definitions` on labelled rows."""
-    cache: dict[str, tuple] = {}
-    tp = fp = fn = tn = 0
-    per = defaultdict(Counter)
-    assign = defaultdict(Counter)  # concept assignment among true definitions that were extracted
-    correct_concept = extracted_true = 0
-    errors = []
-    for row in rows:
-        pname = row.get("protocol") or default_protocol
-        if pname not in cache:
-            cache[pname] = _lexicons(pname)
-        gold_def = str(row["is_definition"]).strip() in ("1", "true", "True", "yes")
-        gold, found = _classify(row, cache[pname], (row.get("concept") or "").strip() if gold_def else "")
-        pred = {d.concept for d in found}
-        if found and gold_def:
-            tp += 1
-            extracted_true += 1
-            correct_concept += gold in pred
-        elif found:
-            fp += 1
-        elif gold_def:
-            fn += 1
+# -- the stage on records ------------------------------------------------------------------------------
+def stage_predictions(rows: list[dict], protocol, model: Model | None, workdir: Path, full_run: bool = False,
+                      threshold: float | None = None) -> dict[int, dict[str, float]]:
+    """``{row index: {concept: score}}`` from the definitions stage on the rows imported as records.
+
+    ``full_run``: the whole stage (``review definitions``: store, cluster, compare, write files) and the figures
+    read back from its ``definitions.csv``; else :func:`review.stages.definitions.extract`, the same extraction
+    without the analysis. ``threshold`` overrides the protocol's (0 keeps every candidate with its score).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    if threshold is not None:
+        protocol.settings.setdefault("definitions", {})["threshold"] = threshold
+    store = Store(workdir / "bench.sqlite")
+    try:
+        if not store.record_ids():
+            store.add_records([Record(id=f"S{i}", abstract=r["sentence"], sources=[Source("labelled", r["file"])])
+                               for i, r in enumerate(rows)])
+        out: dict[int, dict[str, float]] = defaultdict(dict)
+        if full_run:
+            stage.run(store, protocol, progress=False, out_dir=workdir / "out", model=model)
+            with (workdir / "out" / "definitions.csv").open(newline="", encoding="utf-8") as fh:
+                defs = [(d["record_id"], d["concept"], float(d["score"] or 1.0)) for d in csv.DictReader(fh)]
         else:
-            tn += 1
-        for c in pred | ({gold} if gold else set()):
-            if c == gold and c in pred:
-                per[c]["tp"] += 1
-            elif c in pred:
-                per[c]["fp"] += 1
-            else:
-                per[c]["fn"] += 1
-        if found and gold_def:
-            guess = gold if gold in pred else sorted(pred)[0]
-            assign[gold]["tp" if guess == gold else "fn"] += 1
-            if guess != gold:
-                assign[guess]["fp"] += 1
-        if bool(found) != gold_def or (gold and gold not in pred):
-            errors.append((row, [(d.concept, d.pattern) for d in found]))
-    f1s = {}
-    for c, n in per.items():
-        if n["tp"] + n["fn"] == 0:
-            continue  # concept never defined in the gold set: its false positives count in extraction precision
-        p = n["tp"] / (n["tp"] + n["fp"]) if n["tp"] + n["fp"] else 0.0
-        r = n["tp"] / (n["tp"] + n["fn"])
-        f1s[c] = 2 * p * r / (p + r) if p + r else 0.0
-    assign_f1 = []
-    for c, n in assign.items():
-        if n["tp"] + n["fn"]:
-            p_, r_ = (n["tp"] / (n["tp"] + n["fp"]) if n["tp"] + n["fp"] else 0.0), n["tp"] / (n["tp"] + n["fn"])
-            assign_f1.append(2 * p_ * r_ / (p_ + r_) if p_ + r_ else 0.0)
-    all_counts = Counter()
-    for n in per.values():
-        all_counts.update(n)
-    micro = (2 * all_counts["tp"] / (2 * all_counts["tp"] + all_counts["fp"] + all_counts["fn"])
-             if all_counts["tp"] else 0.0)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return {
-        "n": len(rows), "positives": tp + fn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-        "precision": precision, "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "concept_macro_f1": sum(f1s.values()) / len(f1s) if f1s else 0.0,
-        "concept_micro_f1": micro,
-        "assignment_macro_f1": sum(assign_f1) / len(assign_f1) if assign_f1 else 0.0,
-        "concept_f1": f1s,
-        "concept_accuracy_on_extracted": correct_concept / extracted_true if extracted_true else 0.0,
-        "errors": errors,
-    }
+            defs = [(d.record_id, d.concept, d.score if d.score is not None else 1.0)
+                    for d in stage.extract(store, protocol, progress=False, model=model)]
+        for rid, concept, score in defs:
+            i = int(rid[1:])
+            out[i][concept] = max(out[i].get(concept, 0.0), score)
+        return out
+    finally:
+        store.close()
+
+
+# -- scores ----------------------------------------------------------------------------------------------
+def _f1(n: Counter) -> float:
+    return 2 * n["tp"] / (2 * n["tp"] + n["fp"] + n["fn"]) if n["tp"] else 0.0
+
+
+def evaluate(rows: list[dict], preds: dict[int, set[str]], idx: list[int] | None = None) -> dict:
+    """Extraction P/R/F1, concept F1 and macro-F1, and extraction F1 per language, over rows ``idx``."""
+    idx = list(range(len(rows))) if idx is None else idx
+    ext, per, lang = Counter(), defaultdict(Counter), defaultdict(Counter)
+    errors = []
+    for i in idx:
+        gold, pred, lg = rows[i]["gold"], preds.get(i, set()), rows[i].get("lang", "")
+        kind = "tp" if gold and pred else "fp" if pred else "fn" if gold else "tn"
+        ext[kind] += 1
+        lang[lg][kind] += 1
+        for c in gold | pred:
+            per[c]["tp" if c in gold and c in pred else "fp" if c in pred else "fn"] += 1
+        if gold != pred:
+            errors.append((i, sorted(gold), sorted(pred)))
+    p = ext["tp"] / (ext["tp"] + ext["fp"]) if ext["tp"] + ext["fp"] else 0.0
+    r = ext["tp"] / (ext["tp"] + ext["fn"]) if ext["tp"] + ext["fn"] else 0.0
+    concept = {c: _f1(n) for c, n in sorted(per.items()) if n["tp"] + n["fn"]}
+    return {"n": len(idx), "pos": ext["tp"] + ext["fn"], "precision": p, "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0, "concept_f1": concept,
+            "macro_f1": sum(concept.values()) / len(concept) if concept else 0.0,
+            "lang": {lg: {"n": sum(n.values()), "f1": _f1(n), "p": n["tp"] / (n["tp"] + n["fp"]) if n["tp"] + n["fp"]
+                          else 0.0, "r": n["tp"] / (n["tp"] + n["fn"]) if n["tp"] + n["fn"] else 0.0}
+                     for lg, n in sorted(lang.items()) if lg},
+            "errors": errors}
+
+
+def decide(scores: dict[int, dict[str, float]], threshold: float) -> dict[int, set[str]]:
+    return {i: {c for c, s in cs.items() if s >= threshold} for i, cs in scores.items()}
+
+
+# -- cross-validation -------------------------------------------------------------------------------------
+def pool_rows(labelled: list[dict], train_paths: list[Path]) -> list[dict]:
+    """The labelled rows, then the training sets' rows not among them (same file name and sentence)."""
+    seen = {(r["file"], r["sentence"]) for r in labelled}
+    return labelled + [r for r in read_sets(train_paths) if (r["file"], r["sentence"]) not in seen]
+
+
+def cross_validated(labelled: list[dict], pool: list[dict], protocol, lexicon: Lexicon, workdir: Path,
+                    folds: int = 5) -> dict[int, dict[str, float]]:
+    """Scores of the labelled rows (indices into ``labelled``; the pool starts with them), each from a model
+    trained on the pool's other folds (grouped by ``url``), through the stage with threshold 0."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [r.get("url") or f"{r['file']}#{i}" for i, r in enumerate(pool)]
+    out: dict[int, dict[str, float]] = {}
+    for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(pool, groups=groups)):
+        model = train_on([pool[i] for i in tr], lexicon)
+        held = [i for i in te if i < len(labelled)]
+        scores = stage_predictions(labelled, protocol, model, workdir / f"fold{k}", threshold=0.0)
+        out.update({i: scores.get(i, {}) for i in held})
+    return out
+
+
+def held_out_by(labelled: list[dict], pool: list[dict], key: str, protocol, lexicon: Lexicon,
+                workdir: Path, cut: float) -> dict[str, dict]:
+    """Leave one value of ``key`` (``lang``, ``file``) out: train on the pool's other rows, score the labelled
+    rows of that value at threshold ``cut``."""
+    out = {}
+    for value in sorted({r.get(key, "") for r in labelled} - {""}):
+        model = train_on([r for r in pool if r.get(key) != value], lexicon)
+        idx = [i for i, r in enumerate(labelled) if r.get(key) == value]
+        scores = stage_predictions(labelled, protocol, model, workdir / f"{key}-{value}", threshold=0.0)
+        out[value] = evaluate(labelled, decide(scores, cut), idx)
+    return out
+
+
+# -- report -----------------------------------------------------------------------------------------------
+def _line(name: str, a: dict, b: dict | None) -> str:
+    def cells(r: dict) -> str:
+        return f"{r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} {r['macro_f1']:>7.3f}"
+    return f"{name:<14} {a['n']:>4} {a['pos']:>4}  {cells(a)}  " + (f"| {cells(b)}" if b else "")
+
+
+def report(rows: list[dict], shipped: dict[int, set[str]], cv: dict[int, set[str]] | None) -> dict:
+    subsets = {"all": list(range(len(rows)))}
+    for key in ("lang", "file"):
+        values = sorted({r.get(key, "") for r in rows} - {""})
+        if len(values) > 1:
+            for v in values:
+                subsets[f"{key}={v}"] = [i for i, r in enumerate(rows) if r.get(key) == v]
+    head = f"{'prec':>6} {'recall':>6} {'F1':>6} {'macroF1':>7}"
+    print(f"{'subset':<14} {'n':>4} {'pos':>4}  {head}  " + (f"| {head}" if cv is not None else ""))
+    print(f"{'':<14} {'':>4} {'':>4}  {'shipped model (in-sample on its training data)':<28}"
+          + ("  | cross-validated (grouped by url)" if cv is not None else ""))
+    results = {}
+    for name, idx in subsets.items():
+        a = evaluate(rows, shipped, idx)
+        b = evaluate(rows, cv, idx) if cv is not None else None
+        results[name] = (a, b)
+        print(_line(name, a, b))
+    a, b = results["all"]
+    print("concept F1      shipped: " + ", ".join(f"{c}={f:.3f}" for c, f in a["concept_f1"].items()))
+    if b:
+        print("concept F1      cv:      " + ", ".join(f"{c}={f:.3f}" for c, f in b["concept_f1"].items()))
+    return results
 
 
 def corpus_speed(protocol_name: str = "demo") -> dict:
-    """Extraction over every title and abstract of the shipped corpus (no store): time and counts."""
+    """Extraction (shipped model) over every title and abstract of the shipped corpus (no store)."""
     from review.sources.snapshot import read_records
 
     p = _protocol(protocol_name)
-    lexicon = Lexicon.from_protocol(p)
+    lexicon, model = Lexicon.from_protocol(p), Model.load()
     records = [rec for rec, _ in read_records(ROOT / "bib" / "synergy_openalex.jsonl.gz")]
     t0, c0 = time.perf_counter(), time.process_time()
     found = []
     for rec in records:
         for field in ("title", "abstract"):
-            found += find_in_text(getattr(rec, field), lexicon)
-    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"records": len(records), "seconds": secs, "cpu": cpu, "definitions": len(found),
-            "by_concept": Counter(d.concept for d in found), "by_pattern": Counter(d.pattern for d in found)}
+            found += find_in_text(getattr(rec, field), lexicon, model=model, threshold=stage.threshold(p))
+    return {"records": len(records), "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+            "definitions": len(found), "by_concept": Counter(d.concept for d in found)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labelled", default=str(ROOT / "tests" / "data" / "definitions" / "labelled.csv"))
-    ap.add_argument("--protocol", default="auto", help="protocol (name in protocols/ or path) for rows without a "
-                    "'protocol' column; default auto: the concepts of every shipped protocol")
-    ap.add_argument("--errors", action="store_true", help="print every misclassified sentence")
-    ap.add_argument("--no-speed", action="store_true", help="skip the corpus timing")
+    ap.add_argument("--labelled", action="append", help="labelled set (.tsv/.csv), repeatable; default: the shipped "
+                    "model's training sets (shared dev set + benchmarks/data/definitions/collected_*.tsv)")
+    ap.add_argument("--protocol", default=str(ROOT / "protocols" / "coproduction.toml"))
+    ap.add_argument("--train", action="append", help="extra training sets for the cross-validation pool "
+                    "(default: the shipped model's training sets)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--no-cv", action="store_true", help="only the shipped model")
+    ap.add_argument("--checks", action="store_true", help="also leave-one-language-out and leave-one-file-out")
+    ap.add_argument("--errors", action="store_true", help="print every wrong sentence (cross-validated scores)")
+    ap.add_argument("--speed", action="store_true", help="also time extraction over the shipped corpus")
     args = ap.parse_args()
-    rows = list(iter_labelled(args.labelled))
-    groups = {"all": rows}
-    for key in ("split", "source", "lang"):
-        for value in sorted({r.get(key) or "" for r in rows} - {""}):
-            groups[f"{key}={value}"] = [r for r in rows if r.get(key) == value]
-    print(f"labelled set: {args.labelled} ({len(rows)} sentences)")
-    print("columns: extraction precision/recall/F1; concept macro-F1 and micro-F1 (extraction and assignment"
-          " together: a missed definition is a miss for its concept); assignment macro-F1 (concept of the"
-          " correctly extracted definitions only)")
-    print(f"{'subset':<20} {'n':>4} {'pos':>4} {'prec':>6} {'recall':>6} {'F1':>6} {'macroF1':>8} {'microF1':>8}"
-          f" {'assignF1':>8}")
-    results = {}
-    for name, subset in groups.items():
-        r = evaluate(subset, args.protocol)
-        results[name] = r
-        print(f"{name:<20} {r['n']:>4} {r['positives']:>4} {r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} "
-              f"{r['concept_macro_f1']:>8.3f} {r['concept_micro_f1']:>8.3f} {r['assignment_macro_f1']:>8.3f}")
-    print("per-concept F1 (all):", ", ".join(f"{c}={f:.2f}" for c, f in sorted(results["all"]["concept_f1"].items())))
-    if args.errors:
-        print("\nerrors (gold is_definition/concept -> extracted):")
-        for row, pred in results["all"]["errors"]:
-            print(f"  [{row.get('split', '')}] gold={row['is_definition']}/{row.get('concept') or '-'} pred={pred or '-'}: "
-                  f"{row['sentence'][:160]}")
-    if not args.no_speed and (ROOT / "bib" / "synergy_openalex.jsonl.gz").exists():
+    paths = [Path(p) for p in args.labelled] if args.labelled else default_sets()
+    protocol = _protocol(args.protocol)
+    lexicon = Lexicon.from_protocol(protocol)
+    rows = read_sets(paths)
+    _keys(rows, protocol)
+    cut = stage.threshold(protocol)
+    print(f"labelled: {', '.join(p.name for p in paths)} ({len(rows)} sentences, "
+          f"{sum(bool(r['gold']) for r in rows)} definitions); protocol {protocol.path}; threshold {cut}")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        shipped_scores = stage_predictions(rows, _protocol(args.protocol), None, Path(tmp) / "shipped", full_run=True)
+        secs = time.perf_counter() - t0
+        shipped = decide(shipped_scores, 0.0)
+        cv_scores = cv = None
+        pool = []
+        if not args.no_cv:
+            train_paths = [Path(p) for p in args.train] if args.train else default_sets()
+            pool = pool_rows(rows, train_paths)
+            _keys(pool, protocol)
+            cv_scores = cross_validated(rows, pool, _protocol(args.protocol), lexicon, Path(tmp) / "cv", args.folds)
+            cv = decide(cv_scores, cut)
+            print(f"cross-validation: {args.folds} folds grouped by url over {len(pool)} sentences "
+                  f"({len({r.get('url') for r in pool})} pages); the labelled ones are scored")
+        print(f"review definitions stage on {len(rows)} records: {secs:.1f} s\n")
+        report(rows, shipped, cv)
+        if cv_scores is not None:
+            print("\ncross-validated extraction P/R/F1 and macro-F1 by threshold:")
+            for t in THRESHOLDS:
+                r = evaluate(rows, decide(cv_scores, t))
+                print(f"  {t:.2f}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "
+                      f"macro {r['macro_f1']:.3f}"
+                      f"  min language F1 {min((v['f1'] for v in r['lang'].values()), default=0):.3f}")
+        if args.checks and pool:
+            for key in ("lang", "file"):
+                print(f"\nleave one {key} out (train on the pool without it, score it):")
+                for value, r in held_out_by(rows, pool, key, _protocol(args.protocol), lexicon,
+                                            Path(tmp) / "checks", cut).items():
+                    print(f"  {value:<20} n {r['n']:>4}  P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}"
+                          f" macro {r['macro_f1']:.3f}")
+        if args.errors:
+            which = cv if cv is not None else shipped
+            scores = cv_scores if cv_scores is not None else shipped_scores
+            print("\nerrors (gold -> predicted, with scores):")
+            for i, gold, pred in evaluate(rows, which)["errors"]:
+                r = rows[i]
+                sc = ", ".join(f"{c}={s:.2f}" for c, s in scores.get(i, {}).items())
+                print(f"  [{r.get('lang', '')}] {gold or '-'} -> {pred or '-'} ({sc}): {r['sentence'][:150]}")
+    if args.speed and (ROOT / "bib" / "synergy_openalex.jsonl.gz").exists():
         s = corpus_speed()
-        print(f"\nshipped corpus: {s['records']} records, titles+abstracts scanned in {s['seconds']:.1f} s wall, "
-              f"{s['cpu']:.1f} s CPU ({s['records'] / s['cpu']:.0f} records per CPU second); {s['definitions']} definitions")
-        print("  by concept:", dict(s["by_concept"].most_common()))
-        print("  by pattern:", dict(s["by_pattern"].most_common()))
+        print(f"\nshipped corpus: {s['records']} records, titles+abstracts in {s['seconds']:.1f} s wall, "
+              f"{s['cpu']:.1f} s CPU; {s['definitions']} definitions {dict(s['by_concept'].most_common())}")
     return 0
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import bibtexparser
 import rispy
 
-from review.writers.bibliography import citation_keys, clean, latex_to_text, to_bibtex, to_csljson, to_ris
 from review.sources.snapshot import read_records
+from review.writers.bibliography import citation_keys, clean, latex_to_text, to_bibtex, to_csljson, to_ris
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -99,9 +99,9 @@ def synthetic_lists(real: list[list[str]], n: int, seed: int = SEED, keep: float
 
 # -- the two implementations ---------------------------------------------------------------------------
 def ours(lists: list[list[str]]) -> dict:
-    from review.networks import maps as mapping
-    from review.networks import build as networks
     from review.core.records import Record
+    from review.networks import build as networks
+    from review.networks import maps as mapping
 
     records = [Record(id=f"S{j}", referenced_works=lst) for j, lst in enumerate(lists)]
     out: dict = {}

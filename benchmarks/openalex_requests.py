@@ -31,15 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 import pyalex  # noqa: E402
 
-from review.sources.openalex import Client, build_query, pyalex_base_url
 from review.core.errors import OpenAlexError
-from review.stages.search import search, snowball
 from review.core.protocol import load
 from review.core.records import Source
-from review.sources.openalex_json import from_openalex
-from review.core.text import short_openalex_id
-from review.sources.snapshot import iter_works
 from review.core.store import Store
+from review.core.text import short_openalex_id
+from review.sources.openalex import Client, build_query, pyalex_base_url
+from review.sources.openalex_json import from_openalex
+from review.sources.snapshot import iter_works
+from review.stages.search import search, snowball
 from review.ui.testserver import OpenAlexTestServer
 
 SYNERGY = ROOT.parent / "shared" / "data" / "synergy"

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from review.core.protocol import loads
-from review.core.store import Store
 from review.core.queries import status_counts as counts
+from review.core.store import Store
 from review.pipeline import STAGES, format_summary, run
 
 PROTO = """id = "t"

@@ -7,7 +7,6 @@ from rapidfuzz import fuzz
 
 from review.dedup.prepare import _VENUE_STOP, DISTINCT, DUPLICATE, MAYBE, Prepared
 
-
 #: Settings chosen by leave-one-set-out over the labelled sets (``benchmarks/dedup.py --loso``):
 #: ``version_years``: how many years apart the same paper (same long title, author list and journal) may be
 #: published twice and still count once; ``title_band``: the lowest title similarity at which agreeing

@@ -11,12 +11,12 @@ from review.core.protocol import Concept, Protocol
 from review.core.search_query import term_pattern
 from review.core.text import fold
 from review.definitions.language import detect_language, fold_map, light
+from review.definitions.model import Candidate, Model, explain
 from review.definitions.patterns import PATTERNS, _in_proper_name, _is_subject, _np_ok
 from review.definitions.sentences import cited_sources, split_sentences
 
 FIELDS = ("title", "abstract", "fulltext")
-
-
+DEFAULT_THRESHOLD = 0.5  # of the shipped model's probability; the protocol's [definitions] threshold overrides it
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Definition:
     concept: str
     term: str  # the concept term as written in the sentence
     sentence: str
-    pattern: str
+    pattern: str  # why it was taken: the hand pattern, and with the model its score and top features
     lang: str
     cited: str = ""
     record_id: str = ""
@@ -34,6 +34,13 @@ class Definition:
     position: int = 0  # sentence number in the field, from 0
     year: int | None = None
     id: int | None = None  # row id in the store
+    score: float | None = None  # the model's probability (None: taken by a hand pattern alone)
+
+
+def score_of(pattern: str) -> float | None:
+    """The model's probability kept in a stored ``pattern`` (``"defined_as; p=0.97; …"``), else None."""
+    m = re.search(r"(?:^|; )p=([01](?:\.\d+)?)(?:;|$)", pattern or "")
+    return float(m.group(1)) if m else None
 
 
 # -- concept matching -----------------------------------------------------------------------------
@@ -142,13 +149,68 @@ def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = No
     return list(found.values())
 
 
-def find_in_text(text: str, lexicon: Lexicon, fulltext: bool = False, lang_hint: str | None = None) -> list[Definition]:
-    """Definitions in a title, abstract or full text, with their sentence positions."""
+def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) -> list[tuple[Candidate, Definition]]:
+    """One candidate per concept the sentence names (outside proper names), with a draft definition: its
+    ``pattern`` is the hand pattern that matched (``""`` when none did)."""
+    if not lexicon.any_match(fold(sentence)):
+        return []
+    folded, index = fold_map(sentence)
+    spans = lexicon.matches(folded)
+    if not spans:
+        return []
+    by_pattern = {d.concept: d for d in find_definitions(sentence, lexicon, lang_hint)}
+    lang = ""  # detected when needed: it is the slowest step here
+    where: dict[str, list[tuple[int, int]]] = {}
+    for concept, fs, fe in spans:
+        start, end = index[fs], index[fe - 1] + 1
+        if concept not in by_pattern and _in_proper_name(sentence, start):
+            lang = lang or detect_language(sentence, lang_hint)
+            if lang != "de":
+                continue  # "the Nurse-Family Partnership"; German capitalises every noun
+        where.setdefault(concept, []).append((start, end))
+    out = []
+    for concept, target in where.items():
+        others = tuple(s for k, v in where.items() if k != concept for s in v)
+        d = by_pattern.get(concept)
+        if d is None:
+            s, e = target[0]
+            d = Definition(concept=concept, term=sentence[s:e], sentence=sentence, pattern="", lang=lang,
+                           cited="")
+        out.append((Candidate(sentence, tuple(target), others, d.pattern or None), d))
+    return out
+
+
+def judge(sentence: str, lexicon: Lexicon, model: Model, threshold: float = DEFAULT_THRESHOLD,
+          lang_hint: str | None = None) -> list[Definition]:
+    """Definitions in one sentence: the lexicon names the concept, the model judges whether the sentence says what
+    it is (probability >= ``threshold``). Each definition's ``pattern`` says why: hand pattern, score, top features."""
+    out = []
+    for cand, d in candidates(sentence, lexicon, lang_hint):
+        p = model.score(cand)[0]
+        if p >= threshold:
+            top = model.score(cand, explain=3)[1]
+            if not d.pattern:
+                d.lang = d.lang or detect_language(sentence, lang_hint)
+                d.cited = "; ".join(cited_sources(sentence))
+            d.score = round(p, 4)
+            d.pattern = f"{d.pattern or 'model'}; p={p:.2f}; {explain(top)}"
+            out.append(d)
+    return out
+
+
+def find_in_text(text: str, lexicon: Lexicon, fulltext: bool = False, lang_hint: str | None = None,
+                 model: Model | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Definition]:
+    """Definitions in a title, abstract or full text, with their sentence positions.
+
+    Without ``model``, the hand patterns alone decide (:func:`find_definitions`); with it, :func:`judge`.
+    """
     if not text or not lexicon.any_match(fold(text)):
         return []
     out = []
     for i, sentence in enumerate(split_sentences(text, fulltext)):
-        for d in find_definitions(sentence, lexicon, lang_hint):
+        found = (find_definitions(sentence, lexicon, lang_hint) if model is None
+                 else judge(sentence, lexicon, model, threshold, lang_hint))
+        for d in found:
             d.position = i
             out.append(d)
     return out

@@ -565,7 +565,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "record_id", "key", "ut", "ut (unique wos id)", "eid", "unique-id", "accession number"),
     "title": ("title", "ti", "article title", "document title", "primary_title", "display_name",
               "titel", "tittel", "titel des beitrags", "sachtitel"),
-    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "resume", "resumé", "résumé", "sammendrag",
+    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "sentence", "text", "resume", "resumé", "résumé", "sammendrag",
                  "sammanfattning", "sammandrag", "abstrakt", "zusammenfassung", "kurzfassung"),
     "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors", "forfatter",
                 "forfattere", "forfatter(e)", "författare", "autor", "autoren", "autor(en)", "verfasser"),

@@ -37,6 +37,22 @@ def read_labels(path: str | Path) -> dict[str, int]:
 
 
 def iter_labelled(path: str | Path) -> Iterator[dict[str, str]]:
-    """Rows of a labelled evaluation CSV (``sentence, is_definition, concept, …``)."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
+    """Rows of a labelled definition set: a CSV (``sentence, is_definition, concept, …``) or a tab-separated file
+    without quoting (``.tsv``, as in ``shared/data/definitions``: ``n, lang, label, concept, url, sentence, note``
+    with ``label`` C/N). Each row gets ``is_definition`` ("1"/"0") from ``label`` when it has none."""
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        first = fh.readline()
+        fh.seek(0)
+        tsv = path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first)
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if tsv else csv.DictReader(fh)
+        for line, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                raise ScreeningError(f"{path}:{line}: the row has {'more' if None in row else 'fewer'} fields than "
+                                     "the header")
+            if "is_definition" not in row and "label" in row:
+                label = row["label"].strip().upper()
+                if label not in ("C", "N"):
+                    raise ScreeningError(f"{path}:{line}: label must be C or N, got {row['label']!r}")
+                row["is_definition"] = "1" if label == "C" else "0"
+            yield row

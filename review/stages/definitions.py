@@ -15,7 +15,8 @@ from review.core.store import Store
 from review.definitions.cluster import cluster
 from review.definitions.compare import compare, dimensions
 from review.definitions.concept_map import _node_link, build_map
-from review.definitions.extract import Definition, Lexicon, find_in_text
+from review.definitions.extract import Definition, Lexicon, find_in_text, score_of
+from review.definitions.model import Model
 from review.definitions.patterns import PATTERNS
 from review.definitions.sentences import split_sentences
 from review.sources.fulltext import read_fulltext
@@ -55,9 +56,21 @@ def _settings(protocol: Protocol) -> dict[str, Any]:
     return {"fields": list(s.fields), "related": s.related, "only_included": s.only_included}
 
 
-def extract(store: Store, protocol: Protocol, progress: bool = True) -> list[Definition]:
-    """Definitions in the store's unique records (titles, abstracts) and added full texts; nothing is written."""
+def threshold(protocol: Protocol) -> float:
+    """The ``[definitions] threshold`` setting: the model's probability from which a sentence is taken as a
+    definition (a number from 0 to 1; default :data:`~review.definitions.extract.DEFAULT_THRESHOLD`)."""
+    return protocol.config.definitions.threshold
+
+
+def extract(store: Store, protocol: Protocol, progress: bool = True, model: Model | None = None) -> list[Definition]:
+    """Definitions in the store's unique records (titles, abstracts) and added full texts; nothing is written.
+
+    The lexicon names the concept of each sentence, ``model`` (default: the shipped one) judges whether it defines
+    it, from the protocol's ``threshold``.
+    """
     cfg = _settings(protocol)
+    cut = threshold(protocol)
+    model = model if model is not None else Model.load()
     lexicon = Lexicon.from_protocol(protocol, related=cfg["related"])
     ids = store.record_ids(unique=True)
     if cfg["only_included"]:
@@ -74,7 +87,9 @@ def extract(store: Store, protocol: Protocol, progress: bool = True) -> list[Def
         if rec.id in fulltexts:
             parts.append(("fulltext", fulltexts[rec.id]))
         for field, text in parts:
-            for d in find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=rec.language or None):
+            # a title is seldom a sentence and the model learned from sentences: titles by the hand patterns alone
+            for d in find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=rec.language or None,
+                                  model=None if field == "title" else model, threshold=cut):
                 d.record_id, d.field, d.year = rec.id, field, rec.year
                 out.append(d)
     return out
@@ -99,18 +114,25 @@ def load(store: Store, protocol: Protocol | None = None) -> list[Definition]:
     rows = definition_rows(store, protocol.id if protocol is not None else None)
     return [Definition(concept=r["concept"], term="", sentence=r["sentence"], pattern=r["pattern"] or "",
                        lang=r["lang"] or "", cited=r["cited"] or "", record_id=r["record_id"], field=r["field"],
-                       position=r["position"] or 0, year=r["year"], id=r["id"]) for r in rows]
+                       position=r["position"] or 0, year=r["year"], id=r["id"], score=score_of(r["pattern"] or ""))
+            for r in rows]
 
 
-def run(store: Store, protocol: Protocol, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
-    """The definitions stage: extract, store, cluster, compare, map (and write files to ``out_dir``)."""
+def run(store: Store, protocol: Protocol, progress: bool = True, out_dir: str | Path | None = None,
+        model: Model | None = None) -> dict[str, Any]:
+    """The definitions stage: extract, store, cluster, compare, map (and write files to ``out_dir``).
+
+    ``model``: the definition model (default: the one shipped in ``review/assets``).
+    """
     from review.stages import definitions as concepts
 
-    defs = extract(store, protocol, progress=progress)
+    model = model if model is not None else Model.load()
+    defs = extract(store, protocol, progress=progress, model=model)
     by_concept: dict[str, int] = {}
     for d in defs:
         by_concept[d.concept] = by_concept.get(d.concept, 0) + 1
-    run_id = save(store, protocol, defs, info={"definitions": len(defs), "by_concept": by_concept})
+    run_id = save(store, protocol, defs, info={"definitions": len(defs), "by_concept": by_concept,
+                                               "model": model.id, "threshold": threshold(protocol)})
     analysis = concepts.analyse(store, protocol, definitions=defs, out_dir=out_dir, progress=progress)
     return {"run_id": run_id, "definitions": len(defs), "records": len({d.record_id for d in defs}),
             "by_concept": by_concept, **analysis["summary"]}

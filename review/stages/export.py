@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 from review.core.errors import ExportError
 from review.core.queries import included_ids
+from review.core.settings import EXPORT_FORMATS as FORMATS
 from review.core.settings import ExportSettings
 from review.core.store import Store
-from review.core.settings import EXPORT_FORMATS as FORMATS
 from review.writers.bibliography import SUFFIXES, store_keys, to_bibtex, to_csljson, to_ris
 
 

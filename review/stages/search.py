@@ -11,8 +11,8 @@ from tqdm.auto import tqdm
 
 from review.core.errors import SnapshotError
 from review.core.protocol import Protocol, Search
-from review.core.queries import default_seeds
 from review.core.provenance import tool_versions
+from review.core.queries import default_seeds
 from review.core.records import Record, Source
 from review.core.search_query import parse
 from review.core.store import Store

@@ -16,10 +16,11 @@ from review.definitions.extract import Definition
 
 
 def write_csv(definitions: list[Definition], path: str | Path) -> Path:
-    """Definitions as CSV (one row per definition, with its id for tracing)."""
+    """Definitions as CSV (one row per definition, with its id for tracing; ``score`` is the model's probability and
+    ``pattern`` why the sentence was taken: hand pattern, score and the features that raised it most)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["id", "concept", "record_id", "year", "field", "position", "pattern", "lang", "cited", "sentence"]
+    cols = ["id", "concept", "record_id", "year", "field", "position", "score", "pattern", "lang", "cited", "sentence"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()

@@ -1,0 +1,42 @@
+"""Training data for the definition model: labelled sentences → candidates → :func:`review.definitions.model.train`."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from review.definitions.extract import Lexicon, candidates
+from review.definitions.model import Candidate, Model, train
+
+# The shipped model's settings, chosen by cross-validation grouped by source page (benchmarks/definitions.py).
+C = 4.0
+MIN_DF = 2
+THRESHOLD = 0.5
+
+
+def gold_concepts(row: dict) -> set[str]:
+    """The concepts a labelled row defines (none for a non-definition); ``concept`` may hold several (``;``)."""
+    if str(row.get("is_definition", "")).strip() not in ("1", "true", "True", "yes"):
+        return set()
+    return {c.strip() for c in (row.get("concept") or "").split(";") if c.strip()}
+
+
+def labelled_candidates(rows: Iterable[dict], lexicon: Lexicon) -> tuple[list[Candidate], list[int], list[str]]:
+    """The candidates of labelled sentences (one per concept a sentence names), their labels (1: the sentence
+    defines that concept) and groups (the row's ``url``, else its ``source``, else its position)."""
+    cands, labels, groups = [], [], []
+    for i, row in enumerate(rows):
+        gold = gold_concepts(row)
+        for cand, d in candidates(row["sentence"], lexicon):
+            cands.append(cand)
+            labels.append(int(d.concept in gold))
+            groups.append(row.get("url") or row.get("source") or str(i))
+    return cands, labels, groups
+
+
+def train_on(rows: Sequence[dict], lexicon: Lexicon, C: float = C, min_df: int = MIN_DF, threshold: float = THRESHOLD,
+             info: dict | None = None) -> Model:
+    """A model trained on labelled rows (``sentence``, ``is_definition``, ``concept``; optional ``url``)."""
+    cands, labels, _ = labelled_candidates(rows, lexicon)
+    if not any(labels) or all(labels):
+        raise ValueError("training needs both definitions and non-definitions among the candidates")
+    return train(cands, labels, C=C, min_df=min_df, threshold=threshold,
+                 info={**(info or {}), "sentences": len(rows)})
