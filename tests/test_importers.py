@@ -351,3 +351,21 @@ def test_records_without_a_title_are_reported(tmp_path):
     assert len(res.records) == 2 and all(not r.title for r in res.records)
     [p] = [p for p in res.problems if p["field"] == "title"]
     assert "2 of 2 records have no title" in p["reason"] and "Name" in p["reason"] and "--column title=" in p["reason"]
+
+
+def test_a_tab_separated_sentence_set_imports_with_its_quotes(tmp_path):
+    """Labelled sentences as users keep them: no title column, quotes that are text, a language column."""
+    f = tmp_path / "sentences.tsv"
+    f.write_text('n\tlang\tlabel\tsentence\n1\ten\tC\t"Co-production" is the joint delivery of services.\n'
+                 '2\tda\tN\tSamskabelse er "moderne", siger hun.\n', encoding="utf-8")
+    res = read_file(f)
+    assert [(r.abstract, r.language) for r in res.records] == [
+        ('"Co-production" is the joint delivery of services.', "en"), ('Samskabelse er "moderne", siger hun.', "da")]
+    assert any(p["field"] == "title" for p in res.problems)  # said, not refused
+
+
+def test_a_quoted_tab_separated_export_keeps_its_quoting(tmp_path):
+    f = tmp_path / "wos.tsv"
+    f.write_text('TI\tAU\tPY\n"Co-production; a review"\t"Hansen, A"\t2020\n', encoding="utf-8")
+    rec = read_file(f).records[0]
+    assert (rec.title, rec.year) == ("Co-production; a review", 2020)

@@ -364,8 +364,8 @@ def _build(values: dict[str, Any], source: Source, rid: str,
     venue = _clean(values.get("venue"))
     if venue.lower() in _DATABASES:
         venue = ""  # the database the record came from, not its journal
-    if not (title or doi or values.get("authors") or venue):
-        raise ValueError("empty record: no title, DOI, authors or journal")
+    if not (title or doi or values.get("authors") or venue or not is_missing(values.get("abstract"))):
+        raise ValueError("empty record: no title, DOI, authors, journal or abstract")
     oa = _clean(values.get("openalex_id"))
     return Record(
         id=rid,
@@ -588,7 +588,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "url": ("url", "link", "lenke", "länk"),
     "type": ("entrytype", "type", "document type", "pt", "item type", "type_of_reference", "dt", "dokumenttype",
              "dokumenttyp", "publikationstype", "publikationstyp", "typ"),
-    "language": ("language", "la", "language of original document", "sprog", "språk", "sprache"),
+    "language": ("language", "la", "lang", "language of original document", "sprog", "språk", "sprache"),
     "keywords": ("keywords", "author keywords", "de", "manual tags", "emneord", "nøgleord", "nøkkelord",
                  "nyckelord", "ämnesord", "schlagwörter", "schlagworte", "stichwörter", "schlüsselwörter"),
 }
@@ -626,10 +626,27 @@ def csv_column_map(header: list[str], columns: dict[str, str] | None = None, whe
             if cols:
                 out[fld] = cols[:1] if fld == "id" else cols
                 used.update(out[fld])
-    if "title" not in out and "doi" not in out:
-        raise InputError(f"{where}:1: no title or DOI column (looked for {', '.join(CSV_COLUMNS['title'][:4])}, "
-                         f"doi); name yours with --column title=NAME")
+    if "title" not in out and "doi" not in out and "abstract" not in out:
+        raise InputError(f"{where}:1: no title or DOI column, nor an abstract or sentence column (looked for "
+                         f"{', '.join(CSV_COLUMNS['title'][:4])}, doi, abstract, sentence); name yours with "
+                         "--column title=NAME")
     return out
+
+
+def _quoting(text: str, delimiter: str) -> int:
+    """``csv.QUOTE_NONE`` for a tab-separated file whose quotes are text (``"Co-production" is ...``), which
+    CSV quoting would swallow or break on; else the usual quoting. Tab-separated exports (WoS, our labelled
+    sentence sets) do not quote; a file that does parses to rows of equal length with quoting on."""
+    if delimiter != "\t" or '"' not in text:
+        return csv.QUOTE_MINIMAL
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return csv.QUOTE_NONE
+    plain = [ln.count("\t") for ln in text.splitlines() if ln.strip()]
+    if len({len(r) for r in rows if any(c.strip() for c in r)}) > 1 or len(rows) != len(plain):
+        return csv.QUOTE_NONE
+    return csv.QUOTE_MINIMAL
 
 
 def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | None = None,
@@ -651,7 +668,9 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
         counts = {d: first_line.count(d) for d in ("\t", ",", ";")}
         delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
     csv.field_size_limit(MAX_FIELD * 10)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    quoting = _quoting(text, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=quoting != csv.QUOTE_NONE,
+                        quoting=quoting)
     try:
         header = next(reader)
     except csv.Error as e:
