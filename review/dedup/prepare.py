@@ -51,7 +51,9 @@ _DIGITS = re.compile(r"\d+")
 _COCHRANE = re.compile(r"\b(CD\d{6})\b", re.I)
 _ROMAN = frozenset("ii iii iv vi vii viii ix".split())
 _SERIES = frozenset("part parte partie teil del deel phase volume vol no number".split())
+_CASES = frozenset("case cases study experiment section chapter appendix annex supplement trial report".split())
 _ALNUM = re.compile(r"[0-9a-z]+")
+_PAGE_WORDS = frozenset(("p", "pp", "pg", "pgs", "page", "pages"))
 _STOP = frozenset("a an and the of in on for to with by at from de der die la le los el und et".split())
 _VENUE_STOP = _STOP | {"i", "y", "e", "og", "och", "en", "du", "des", "del", "di", "da", "do", "della", "fur", "fuer",
                        "journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
@@ -102,6 +104,16 @@ def _clean_title(t: str) -> str:
     return t.strip()
 
 
+_ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth".split())
+_NUMBER_WORDS = _ORDINALS | frozenset("one two three four five six seven eight nine ten eins zwei drei un deux trois "
+                                      "uno dos tres".split())
+
+
+def _label(word: str) -> bool:
+    """A series label after "part", "phase", "no": a number, a roman numeral, a letter or a number word."""
+    return word.isdigit() or len(word) <= 2 or word in _ROMAN or word in _NUMBER_WORDS
+
+
 def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
     """(folded title, numbers in it, notice words like erratum/reply, alternative folded titles) for matching.
 
@@ -137,7 +149,12 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
     numbers = set() if compact.isalpha() else set(_DIGITS.findall(compact))
     if not _SERIES.isdisjoint(words) or not _ROMAN.isdisjoint(words):
         numbers.update(w for w in words if w in _ROMAN)
-        numbers.update(words[i + 1] for i, w in enumerate(words[:-1]) if w in _SERIES)  # "part i", "phase a"
+        # "part i", "phase a", "part two"; not any word after one ("no candidate", "volume of …")
+        numbers.update(x for w, x in zip(words, words[1:]) if w in _SERIES and _label(x))
+    if not _ORDINALS.isdisjoint(words):  # "the first issue of volume 27" vs "the third issue …"
+        numbers.update(w for w in words if w in _ORDINALS)
+    if not _CASES.isdisjoint(words):  # "Case A" / "Case B", "Study 1", "Appendix C": short labels only
+        numbers.update(x for w, x in zip(words, words[1:]) if w in _CASES and len(x) == 1)
     alts = []
     for part in parts:
         a = _fold(part)
@@ -212,7 +229,10 @@ def _number(value: str) -> str:
 
 def _page_range(pages: str) -> tuple[str, str]:
     """(first, last) page, with ``1325-9`` expanded to ``1325``, ``1329``; letters kept (``e123``)."""
-    toks = [t.lstrip("0") or "0" for t in _ALNUM.findall((pages or "").lower())[:2]]
+    toks = _ALNUM.findall((pages or "").lower())
+    if toks and toks[0] in _PAGE_WORDS:  # "pp. 123-129", "p 12"
+        toks = toks[1:]
+    toks = [t.lstrip("0") or "0" for t in toks[:2]]
     toks = [t if any(c.isdigit() for c in t) else "" for t in toks]  # "Suppl-29": first page unknown
     if not toks:
         return "", ""
