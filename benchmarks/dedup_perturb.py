@@ -30,6 +30,8 @@ Kinds (each applied where it can change something, e.g. a DOI only where there i
     pages      another page format: "123-9" <-> "123-129", "pp. 123-129", "123", "e123"
     year       year +-1 (online first vs print)
     mixed      two to four of the above at once
+    groups     one work from four databases: the true pair and two more copies, each "mixed"
+               (recall over all six pairs: one copy that does not fit splits the group)
 
     python benchmarks/dedup_perturb.py               # both tools, every kind
     python benchmarks/dedup_perturb.py --no-peer
@@ -46,6 +48,7 @@ import functools
 import random
 import re
 import sys
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +58,7 @@ OUT = bench.CACHE / "perturb"
 FIELDS = ["ID", "ENTRYTYPE", "title", "author", "year", "journal", "booktitle", "volume", "number", "pages", "doi",
           "abstract"]
 KINDS = ("none", "fields", "journal", "brackets", "notes", "authors", "typo", "case", "html", "pages", "year",
-         "mixed")
+         "mixed", "groups")
 SEED = 16
 _SKIP = {"of", "the", "and", "for", "in", "on", "a", "an", "&", "de", "la", "und", "der", "die", "et"}
 # ISO 4-like abbreviations of common journal words (the rest: cut to 3-5 letters)
@@ -105,7 +108,11 @@ def _typo(s: str, rng: random.Random) -> str:
 
 
 def _abbreviate(journal: str, rng: random.Random) -> str:
-    words = [w for w in re.split(r"[\s.]+", journal) if w and w.lower() not in _SKIP]
+    """ISO-4-like: the journal's own name (not a conference named after it), a one-word name kept whole."""
+    journal = re.split(r"\.\s*Conference:|\s+\(|:\s", journal)[0]
+    words = [w for w in re.split(r"[\s.\-]+", journal) if w and w.lower() not in _SKIP]
+    if len(words) < 2:
+        return journal
     out = [_ISO.get(w.lower(), w if len(w) <= 5 else w[: rng.randint(3, 5)]) for w in words]
     return " ".join(out) + ("." if rng.random() < 0.3 else "")
 
@@ -198,9 +205,10 @@ def perturb(r: dict, kind: str, rng: random.Random) -> dict | None:
     elif kind == "year":
         if not (c.get("year") or "").isdigit():
             return None
-        c["year"] = str(int(c["year"]) + rng.choice((-1, 1)))
+        # the same direction for every copy of one work (online first is earlier, never both ways)
+        c["year"] = str(int(c["year"]) + (1 if zlib.crc32(c["title"][:30].lower().encode()) % 2 else -1))
     elif kind == "mixed":
-        for k in rng.sample(KINDS[1:-1], rng.randint(2, 4)):
+        for k in rng.sample(KINDS[1:-2], rng.randint(2, 4)):
             c = perturb(c, k, rng) or c
     return c if c != r else None
 
@@ -256,14 +264,21 @@ def build(kind: str) -> tuple[Path, list, list, dict]:
         recs, dups, alike, gid = select_pairs(name)
         for pairs_, out in ((dups, recall), (alike, look)):
             for a, b in pairs_:
-                c = perturb(recs[b], kind, rng)
-                if c is None:
+                # "groups": one work from four databases, the original pair and two more copies, each mixed
+                copies = [perturb(recs[b], "mixed" if kind == "groups" else kind, rng)
+                          for _ in range(3 if kind == "groups" and out is recall else 1)]
+                if kind == "groups" and out is recall:
+                    copies[0] = recs[b]
+                if any(c is None for c in copies):
                     continue
-                ia, ib = f"{name}:{a}", f"{name}:{b}~"
-                rows.append(dict(recs[a], ID=ia))
-                rows.append(dict(c, ID=ib))
-                out.append((ia, ib))
-                for x, orig in ((ia, a), (ib, b)):
+                ids = [f"{name}:{a}"] + [f"{name}:{b}" + "~" * (k + 1) for k in range(len(copies))]
+                if kind == "groups" and out is recall:
+                    ids[1] = f"{name}:{b}"
+                rows.append(dict(recs[a], ID=ids[0]))
+                rows.extend(dict(c, ID=i) for c, i in zip(copies, ids[1:]))
+                out.extend((x, y) for k, x in enumerate(ids) for y in ids[k + 1:])
+                for x in ids:
+                    orig = x.split(":", 1)[1].rstrip("~")
                     group[x] = f"{name}:g{gid[orig]}" if orig in gid else f"{name}:{orig}"
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{kind}.csv"

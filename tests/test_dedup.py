@@ -449,3 +449,26 @@ def test_a_word_after_no_or_part_is_a_series_label_only_if_it_looks_like_one():
 ])
 def test_look_alike_different_works_with_fields_missing_stay_apart(a, b):
     assert outcome(a, b) != DUPLICATE
+
+
+def test_notes_numbers_and_entities_in_titles():
+    """cytology_screening id_0000170 ("types 16, 18 and 45"), id_0000007 and id_0000229 with database notes."""
+    t = "Determination of the diagnostic accuracy of testing for high-risk (HR) human papillomavirus (HPV) types " \
+        "16, 18 and 45 in precancerous cervical lesions: preliminary data"
+    a = prepare(_x("a", t, "", 2009, ""))
+    assert prepare(_x("b", t.replace(" and 45", " &amp; 45"), "", 2009, "")).title_nums == a.title_nums
+    assert prepare(_x("b", t.replace("16, 18", "18, 16"), "", 2009, "")).title_nums != a.title_nums
+    hpv = "HPV16 variant lineage, clinical stage, and survival in women with invasive cervical cancer"
+    noted = prepare(_x("c", hpv + ". [Erratum appears in Infectious Agents & Cancer [Electronic Resource] "
+                       "6(2):843]", "", 2011, ""))
+    assert noted.title == prepare(_x("d", hpv, "", 2011, "")).title and noted.title_nums == {"16"}
+    caps = prepare(_x("e", "[HUMAN PAPILLOMAVIRUS (HPV) STUDY OF 2916 CYTOLOGICAL SAMPLES BY PCR AND DNA "
+                      "SEQUENCING]. [REVIEW] [17 REFS]", "", 2002, ""))
+    assert caps.title_nums == {"2916"} and caps.title.endswith("sequencing")
+
+
+def test_a_journal_abbreviated_with_its_subtitle():
+    t = "Eculizumab in atypical haemolytic uraemic syndrome: a review of the pharmacology and clinical evidence"
+    a = _x("a", t, "Keating, G M", 2011, "Clinical Pharmacology: Advances and Applications.", "3", "11-20")
+    b = _x("b", t, "Keating, G M", 2011, "Clin Pharmacol Adv Appl", "3", "11-20")
+    assert "same venue" in compare(prepare(a), prepare(b)).evidence_for

@@ -64,9 +64,12 @@ def _venue_relation(pa: Prepared, pb: Prepared) -> str | None:
         score = fuzz.token_set_ratio if min(len(x), len(y)) >= 2 else fuzz.token_sort_ratio
         if x == y or score(" ".join(x), " ".join(y)) >= 90:
             return "agree"
-    fa, fb = pa.venue_words, pb.venue_words
-    if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
-        return "agree"
+    # an abbreviation of the main title or of the whole name ("Clin Pharmacol Adv Appl" = "Clinical
+    # Pharmacology: Advances and Applications")
+    for fa, fb in ((pa.venue_words, pb.venue_words), (pa.venue_words, pb.venue_full),
+                   (pa.venue_full, pb.venue_words)):
+        if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
+            return "agree"
     # "ICIS 2018 proceedings" vs "International Conference on Information Systems"
     if (pb.venue_acronym and len(pb.venue_acronym) >= 3 and pb.venue_acronym in a) or \
             (pa.venue_acronym and len(pa.venue_acronym) >= 3 and pa.venue_acronym in b):
@@ -330,8 +333,8 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE)
     # Online first vs print: the same volume and first page a year apart (not an article number, which
     # says nothing about the year), in the same journal or by the same authors.
-    if t >= 95 and dy == 1 and same_place and venue != "differ" and not _article_number(a.first_page) \
-            and (venue == "agree" or authors_ok or _same_author_list(a, b)):
+    if dy == 1 and same_place and venue != "differ" and not _article_number(a.first_page) \
+            and ((t >= 95 and (venue == "agree" or authors_ok or _same_author_list(a, b))) or (t >= 90 and authors_ok)):
         pro.append("same volume and first page, a year apart")
         return outcome(DUPLICATE)
     if auth is not None and auth < 75:

@@ -21,14 +21,14 @@ _TAGS = re.compile(r"<[^>]{1,20}>")
 _NOTE_BRACKET = re.compile(r"\[\s*(?:(?:published )?errat|corrected|see (?:comments?|editorial|also)|comments?\b|"
                            r"letter\]|editorial\]|review\b|abstract\]|article in|in process|retract|reprint|"
                            r"english abstract|authors?'? transl|meeting abstract|conference abstract|note:)"
-                           r"[^\]]*(?:\]|$)", re.I)
+                           r"(?:[^\[\]]|\[[^\]]*\])*(?:\]|$)", re.I)  # "[Erratum appears in X [Electronic Resource] …]"
 _NOTE_PAREN = re.compile(r"\(\s*(?:review|abstract|letter|editorial|corrected|english abstract|authors?'? transl|"
                          r"\d+ refs?|\d+ references)\s*\)", re.I)
 _NOTE_TAIL = re.compile(r"(?:[.;]\s*|\s+)(?:(?:published )?errat(?:um|a) (?:appears )?in\b|comment(?:s)? in:|"
                         r"comment on:|update (?:of|in):|republished (?:in|from):|retraction (?:in|of):|"
                         r"corrected and republished)[^\[]*$", re.I)
 # A one-word note in brackets: the language ("[Japanese]"), "[Review]", "[16 refs]".
-_NOTE_WORD = re.compile(r"\[\s*(?:[^\W\d_]+|\d+\s*refs?)\s*\]")
+_NOTE_WORD = re.compile(r"\[\s*(?:[^\W\d_]+|\d+\s*refs?)\s*\]", re.I)
 # Bilingual titles: "Original title; English title", "English = Original", "Original / English".
 _HALVES = re.compile(r"\s+=\s+|;\s+|\s+/\s+")
 _BRACKETED = re.compile(r"\[[^\]]*(?:\]|$)")  # also an unclosed "[Erratum appears in …" cut short
@@ -90,7 +90,7 @@ def _clean_title(t: str) -> str:
     if "<" in t:
         t = _TAGS.sub(" ", t)
     if "&" in t:
-        t = html.unescape(t)
+        t = html.unescape(t).replace("&", " and ")  # "A &amp; B", "A & B" = "A and B"
     if "[" in t:
         t = _NOTE_BRACKET.sub(" ", t)
         rest = _NOTE_WORD.sub(" ", t)
@@ -144,9 +144,10 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
                    "retraction" if w.startswith(("retract", "withdrawn", "expression")) else
                    "comment" if w.startswith("comment") else "reply")
     f = _NOTICE_PREFIX.sub("", f)  # "Erratum: <title>" is matched on <title>; the notice is kept apart
-    compact = f.replace(" ", "")  # "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18"
+    # The digits in order, as one number: "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18",
+    # "types 16, 18 and 45" = "types 16, 18 & 45"
     words = f.split()
-    numbers = set() if compact.isalpha() else set(_DIGITS.findall(compact))
+    numbers = set() if f.replace(" ", "").isalpha() else {"".join(_DIGITS.findall(f))}
     if not _SERIES.isdisjoint(words) or not _ROMAN.isdisjoint(words):
         numbers.update(w for w in words if w in _ROMAN)
         # "part i", "phase a", "part two"; not any word after one ("no candidate", "volume of …")
