@@ -93,18 +93,9 @@ _VARIANTS: dict[str, list[str]] | None = None
 
 
 def _typo(s: str, rng: random.Random) -> str:
+    """A typo at a letter (not a digit: another number is another kind of difference)."""
     letters = [i for i, c in enumerate(s) if c.isalpha() and 0 < i < len(s) - 1]
-    if not letters:
-        return s
-    i = rng.choice(letters)
-    op = rng.choice("dsit")
-    if op == "d":
-        return s[:i] + s[i + 1:]
-    if op == "s":
-        return s[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz") + s[i + 1:]
-    if op == "i":
-        return s[:i] + rng.choice("aeiou") + s[i:]
-    return s[:i - 1] + s[i] + s[i - 1] + s[i + 1:]
+    return bench.edit_at(s, rng.choice(letters), rng) if letters else s
 
 
 def _abbreviate(journal: str, rng: random.Random) -> str:
@@ -318,8 +309,8 @@ def main() -> None:
     args = ap.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     show = set(args.show.split(",")) - {""}
-    head = (f"{'kind':<10}{'pairs':>6}{'alike':>6}   {'ours R':>7}{'FM':>4}{'time s':>7}   "
-            f"{'bib-dedupe R':>12}{'FM':>4}{'time s':>7}")
+    head = (f"{'kind':<10}{'pairs':>6}{'alike':>6}   {'ours R':>7}{'FM':>6}{'time s':>7}   "
+            f"{'bib-dedupe R':>12}{'FM':>6}{'time s':>7}")
     print(head)
     print("-" * len(head))
     tot = [0, 0, 0, 0, 0]
@@ -327,14 +318,14 @@ def main() -> None:
         path, recall, look, group = build(kind)
         ours = bench.run_ours(path)
         o_found, o_fm, o_false = score(ours["groups"], recall, group)
-        line = (f"{kind:<10}{len(recall):>6}{len(look):>6}   {o_found / len(recall):>7.4f}{o_fm:>4}"
+        line = (f"{kind:<10}{len(recall):>6}{len(look):>6}   {o_found / len(recall):>7.4f}{o_fm:>6}"
                 f"{ours['seconds']:>7.2f}   ")
         tot[:3] = [tot[0] + len(recall), tot[1] + o_found, tot[2] + o_fm]
         if not args.no_peer:
             peer = bench.run_peer(path, f"perturb_{kind}")
             p_found, p_fm, p_false = score(peer["groups"], recall, group)
             tot[3:] = [tot[3] + p_found, tot[4] + p_fm]
-            line += f"{p_found / len(recall):>12.4f}{p_fm:>4}{peer['seconds']:>7.2f}"
+            line += f"{p_found / len(recall):>12.4f}{p_fm:>6}{peer['seconds']:>7.2f}"
         print(line, flush=True)
         if kind in show:
             with open(path, encoding="utf-8", newline="") as fh:
@@ -353,9 +344,9 @@ def main() -> None:
                 print(_side_by_side(rows, a, b))
     if tot[0]:
         print("-" * len(head))
-        line = f"{'all':<10}{tot[0]:>6}{'':>6}   {tot[1] / tot[0]:>7.4f}{tot[2]:>4}{'':>7}   "
+        line = f"{'all':<10}{tot[0]:>6}{'':>6}   {tot[1] / tot[0]:>7.4f}{tot[2]:>6}{'':>7}   "
         if not args.no_peer:
-            line += f"{tot[3] / tot[0]:>12.4f}{tot[4]:>4}"
+            line += f"{tot[3] / tot[0]:>12.4f}{tot[4]:>6}"
         print(line)
 
 
