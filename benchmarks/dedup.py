@@ -11,7 +11,8 @@ read the CSV with ``review.sources.importers`` + ``review.dedup.group.find_dupli
   removed unique record a FP, a kept one a TN);
 - wall time inside the process, after the imports (bib-dedupe's excludes reading the CSV with
   pandas, ours includes reading it into records), CPU time (process and children: on a
-  shared, loaded machine the steadier figure), and peak memory (max RSS of the process and its children), and our/their ratios.
+  shared, loaded machine the steadier figure), and peak memory (max RSS of the process and its
+  children), and our/their ratios.
 
 The scale run builds 100,000 records from the real ones (all shared dedup sets and the
 SYNERGY OpenAlex works): distinct works are the ~12k real ones, then recombinations of them (a
@@ -23,6 +24,10 @@ journals, reordered or reformatted authors, a year off by one, truncated titles)
     python benchmarks/dedup.py --no-peer     # ours only
     python benchmarks/dedup.py --scale-only --n 100000
     python benchmarks/dedup.py --loso        # choose the matcher's settings leave-one-set-out, report out of fold
+
+Kinds of duplicates the labelled sets barely contain (fields missing, journal variants, notes in titles,
+author lists cut short, typos, page formats, a year apart, one work from four databases) are measured by
+``benchmarks/dedup_perturb.py``, on perturbed copies of these sets' own pairs, beside bib-dedupe.
 
 Leave-one-set-out (``--loso``): the settings in ``review.dedup.compare.PARAMS`` are chosen on three of
 the labelled sets (highest pooled pair recall at pooled pair precision >= 0.999; ties: the first, most
@@ -316,7 +321,11 @@ def base_records() -> list[dict]:
 def _typo(s: str, rng: random.Random) -> str:
     if len(s) < 10:
         return s
-    i = rng.randrange(1, len(s) - 1)
+    return edit_at(s, rng.randrange(1, len(s) - 1), rng)
+
+
+def edit_at(s: str, i: int, rng: random.Random) -> str:
+    """One typo at position ``i``: a letter deleted, substituted or inserted, or two letters swapped."""
     op = rng.choice("dsit")
     if op == "d":
         return s[:i] + s[i + 1:]

@@ -62,8 +62,8 @@ def test_a_shared_doi_does_not_merge_different_chapters():
     book = "10.4324/9781315204956"
     a = rec(title="Co-production: a conceptual map", venue="Co-production and co-creation", pages="9-17", doi=book,
             volume="", issue="", type="incollection")
-    b = rec(id="b", title="Volunteers in welfare services: evidence from Denmark", venue="Co-production and co-creation",
-            pages="101-120", doi=book, volume="", issue="", type="incollection")
+    b = rec(id="b", title="Volunteers in welfare services: evidence from Denmark",
+            venue="Co-production and co-creation", pages="101-120", doi=book, volume="", issue="", type="incollection")
     c = compare(prepare(a), prepare(b))
     assert c.outcome != DUPLICATE and "same doi" in c.evidence_for and c.conflicts >= 1
     res = find_duplicates([a, b])
@@ -218,8 +218,8 @@ def test_review_queue_from_stdin(store):
     dedup.run(store, progress=False)
     canon = {r["record_id"]: r["canonical_id"] for r in store.query("SELECT * FROM duplicates")}
     assert canon.get(c, c) == canon.get(d, d)
-    assert {(r["status"], r["decided_by"]) for r in store.query("SELECT * FROM dedup_pairs WHERE decided_by IS NOT NULL")} \
-        == {("different", "ann"), ("same", "bob")}
+    decided = store.query("SELECT * FROM dedup_pairs WHERE decided_by IS NOT NULL")
+    assert {(r["status"], r["decided_by"]) for r in decided} == {("different", "ann"), ("same", "bob")}
     assert len(store.events("dedup", "pair_resolved")) == 2
 
 
@@ -367,3 +367,108 @@ def test_export_variants_of_one_work_are_duplicates(a, b):
 ])
 def test_different_works_that_look_alike_are_not_merged(a, b):
     assert outcome(a, b) != DUPLICATE, compare(prepare(a), prepare(b)).reasons
+
+
+# -- multi-database export variants (issue #16; benchmarks/dedup_perturb.py) ---------------------------
+def _x(id, title, authors, year, venue, volume="", pages="", issue="", **kw) -> Record:
+    return Record(id=id, title=title, authors=[Author(a) for a in authors.split(" and ")] if authors else [],
+                  year=year, venue=venue, volume=volume, issue=issue, pages=pages, **kw)
+
+
+_DNACIC = "DNA ploidy cytometry testing for cervical cancer screening in China (DNACIC Trial): a prospective " \
+          "randomized, controlled trial"
+
+
+def test_pages_written_with_pp_are_the_same_pages():
+    """cytology_screening id_0000166 with "pp." before its pages (CINAHL, some publishers' exports)."""
+    a = _x("a", _DNACIC, "Tong, H and Shen, R and Wang, Z and Kan, Y and Wang, Y", 2009, "Clinical Cancer Research",
+           "15", "6438-6445")
+    b = _x("b", _DNACIC, "Tong, H and Shen, R and Wang, Z and Kan, Y and Wang, Y", 2009, "Clin Cancer Res", "15",
+           "pp. 6438-6445")
+    assert prepare(b).first_page == "6438" and prepare(b).last_page == "6445"
+    assert outcome(a, b) == DUPLICATE
+
+
+def test_online_first_and_print_a_year_apart_in_the_same_volume_and_pages():
+    """cytology_screening id_0000012 ~ id_0000014 (Zielinski, Obstet Gynecol Surv 59:543-553), one dated by its
+    online-first year; the author lists are written differently ("Helmerhorst, T J" / "Helmerhorst, Th")."""
+    t = "HPV testing and monitoring of women after treatment of CIN 3: review of the literature and meta-analysis"
+    a = _x("a", t, "Zielinski, G D and Bais, A G and Helmerhorst, T J and Verheijen, R H and de-Schipper, F A", 2004,
+           "Obstetrical and Gynecological Survey", "59", "543-553")
+    b = _x("b", t, "Zielinski, G D and Bais, A G and Helmerhorst, Th and Verheijen, R H M and de Schipper, F A", 2003,
+           "Obstetrical and Gynecological Survey", "59", "543-553")
+    assert outcome(a, b) == DUPLICATE
+    assert outcome(a, _x("c", t, b.authors[0].name, 2003, b.venue, "58", "543-553")) != DUPLICATE  # other volume
+
+
+def test_an_author_list_cut_to_the_first_names():
+    """digital_work id_2006667 ~ id_1006666 (ICIS 2018), one list cut to its first author ("et al.")."""
+    t = "Local economic conditions and worker participation in the online gig economy"
+    a = _x("a", t, "Huang, N. and Hong, K. and Burtch, G. and Pavlou, P.A.", 2018,
+           "International Conference on Information Systems , ICIS", type="inproceedings")
+    b = _x("b", t.title(), "Huang, Ni and et al.", 2018, "International Conference on Information Systems",
+           pages="1--17", type="inproceedings")
+    assert outcome(a, b) == DUPLICATE
+    c = _x("c", t, "Hong, Kevin and et al.", 2018, b.venue, type="inproceedings")  # another first author
+    assert outcome(a, c) != DUPLICATE
+
+
+def test_a_word_after_no_or_part_is_a_series_label_only_if_it_looks_like_one():
+    """haematology id_0000242/id_0000243 ("… an option in no-candidates …") with a typo in "candidates"."""
+    t = "Eculizumab pharmacokinetics and efficacy in a newborn with aHUS: an option in no-candidates to plasmaexchange"
+    a = _x("a", t, "Aguirre, M. and Arrizabalaga, B.", 2011, "Pediatric Nephrology", "26", "1676-1677", "9")
+    b = _x("b", t.replace("candidates", "cadnidates"), "Aguirre, M. and Arrizabalaga, B.", 2011,
+           "Pediatric Nephrology", "26", "1676-1677", "9")
+    assert outcome(a, b) == DUPLICATE
+    assert prepare(_x("c", "Diabetes care: part two of a series", "", 2011, "")).title_nums == {"two"}
+
+
+@pytest.mark.parametrize("a, b", [
+    # digital_work id_1001501 / id_1001502: two teaching cases, same authors and issue (pages dropped from one)
+    (_x("a", "International Multifoods - Case A", "DeSanctis, Gerardine and Price, Robert M.", 2001,
+        "Journal of Information Technology", "16", "175--184", "3"),
+     _x("b", "International Multifoods - Case B", "DeSanctis, Gerardine and Price, Robert M.", 2001,
+        "Journal of Information Technology")),
+    # digital_work id_1001961 / id_1001962: editorials of two issues
+    (_x("a", "Welcome to the first issue of Volume 27 of The Journal of Strategic Information Systems",
+        "Galliers, Robert D. and Jarvenpaa, Sirkka L.", 2018, "The Journal of Strategic Information Systems", "27",
+        "1--3", "1"),
+     _x("b", "Welcome to the third issue of Volume 27 of The Journal of Strategic Information Systems",
+        "Galliers, Robert D. and Jarvenpaa, Sirkka L.", 2018, "The Journal of Strategic Information Systems")),
+    # haematology id_0001338 / id_0001340: a column in every issue, a year apart (volume and pages dropped)
+    (_x("a", "Gateways to clinical trials", "Bayes, M. and Rabasseda, X. and Prous, J. R.", 2007,
+        "Methods & Findings in Experimental & Clinical Pharmacology", "29", "467-509", "7"),
+     _x("b", "Gateways to clinical trials", "Bayes, M. and Rabasseda, X. and Prous, J. R.", 2006,
+        "Methods & Findings in Experimental & Clinical Pharmacology")),
+    # cytology_screening id_0001451 / id_0001452: one abstract at two meetings, in two journals' supplements
+    (_x("a", "Detection of anal intraepithelial neoplasia and anal carcinoma in-vivo using confocal laser "
+             "endomicroscopy", "Trovato, C and Sonzogni, A and Ravizza, D and Tamayo, D", 2010,
+        "Digestive and Liver Disease", "42", "S79"),
+     _x("b", "Detection of anal intraepithelial neoplasia and anal carcinoma in-vivo using confocal laser "
+             "endomicroscopy", "Trovato, C and Sonzogni, A and Ravizza, D and Tamayo, D", 2010, "Gastroenterology")),
+])
+def test_look_alike_different_works_with_fields_missing_stay_apart(a, b):
+    assert outcome(a, b) != DUPLICATE
+
+
+def test_notes_numbers_and_entities_in_titles():
+    """cytology_screening id_0000170 ("types 16, 18 and 45"), id_0000007 and id_0000229 with database notes."""
+    t = "Determination of the diagnostic accuracy of testing for high-risk (HR) human papillomavirus (HPV) types " \
+        "16, 18 and 45 in precancerous cervical lesions: preliminary data"
+    a = prepare(_x("a", t, "", 2009, ""))
+    assert prepare(_x("b", t.replace(" and 45", " &amp; 45"), "", 2009, "")).title_nums == a.title_nums
+    assert prepare(_x("b", t.replace("16, 18", "18, 16"), "", 2009, "")).title_nums != a.title_nums
+    hpv = "HPV16 variant lineage, clinical stage, and survival in women with invasive cervical cancer"
+    noted = prepare(_x("c", hpv + ". [Erratum appears in Infectious Agents & Cancer [Electronic Resource] "
+                       "6(2):843]", "", 2011, ""))
+    assert noted.title == prepare(_x("d", hpv, "", 2011, "")).title and noted.title_nums == {"16"}
+    caps = prepare(_x("e", "[HUMAN PAPILLOMAVIRUS (HPV) STUDY OF 2916 CYTOLOGICAL SAMPLES BY PCR AND DNA "
+                      "SEQUENCING]. [REVIEW] [17 REFS]", "", 2002, ""))
+    assert caps.title_nums == {"2916"} and caps.title.endswith("sequencing")
+
+
+def test_a_journal_abbreviated_with_its_subtitle():
+    t = "Eculizumab in atypical haemolytic uraemic syndrome: a review of the pharmacology and clinical evidence"
+    a = _x("a", t, "Keating, G M", 2011, "Clinical Pharmacology: Advances and Applications.", "3", "11-20")
+    b = _x("b", t, "Keating, G M", 2011, "Clin Pharmacol Adv Appl", "3", "11-20")
+    assert "same venue" in compare(prepare(a), prepare(b)).evidence_for

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from review.dedup.prepare import _VENUE_STOP, DISTINCT, DUPLICATE, MAYBE, Prepared
+from review.dedup.prepare import _STOP, _VENUE_STOP, DISTINCT, DUPLICATE, MAYBE, Prepared
 
 #: Settings chosen by leave-one-set-out over the labelled sets (``benchmarks/dedup.py --loso``):
 #: ``version_years``: how many years apart the same paper (same long title, author list and journal) may be
@@ -64,15 +64,24 @@ def _venue_relation(pa: Prepared, pb: Prepared) -> str | None:
         score = fuzz.token_set_ratio if min(len(x), len(y)) >= 2 else fuzz.token_sort_ratio
         if x == y or score(" ".join(x), " ".join(y)) >= 90:
             return "agree"
-    fa, fb = pa.venue_words, pb.venue_words
-    if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
-        return "agree"
+    # an abbreviation of the main title or of the whole name ("Clin Pharmacol Adv Appl" = "Clinical
+    # Pharmacology: Advances and Applications")
+    for fa, fb in ((pa.venue_words, pb.venue_words), (pa.venue_words, pb.venue_full),
+                   (pa.venue_full, pb.venue_words)):
+        if _abbreviates(fa, fb) if len(" ".join(fa)) <= len(" ".join(fb)) else _abbreviates(fb, fa):
+            return "agree"
     # "ICIS 2018 proceedings" vs "International Conference on Information Systems"
     if (pb.venue_acronym and len(pb.venue_acronym) >= 3 and pb.venue_acronym in a) or \
             (pa.venue_acronym and len(pa.venue_acronym) >= 3 and pa.venue_acronym in b):
         return "agree"
     if len(a) == 1 or len(b) == 1:
-        return None  # "AMCIS" vs "Americas Conference on Information Systems": may be an acronym we cannot resolve
+        # "AMCIS" vs "Americas Conference on Information Systems": may be an acronym we cannot resolve; a long
+        # one-word name is a word, which the other name must contain ("Cytometry" in "Communications in
+        # Clinical Cytometry", "Gastroenterology" in "Gastroenterol Clin North Am"), or it is another journal.
+        w, other = (a[0], pb.venue_full) if len(a) == 1 else (b[0], pa.venue_full)
+        if len(w) >= 8 and not any(x.startswith(w[:4]) for x in other):
+            return "differ"
+        return None
     return "differ"
 
 
@@ -88,10 +97,22 @@ def _author_similarity(a: Prepared, b: Prepared) -> float | None:
         k = min(len(a.initials), len(b.initials))
         if k >= 2 or len(a.initials) == len(b.initials):
             s = max(s, fuzz.ratio(" ".join(a.initials[:k]), " ".join(b.initials[:k])))
+    if s < 90 and _list_cut_short(a, b):
+        s = 90.0
     fa, fb = set(a.names[0]), set(b.names[0])
     first = bool(fa & fb) or any(fuzz.ratio(x, y) >= 80 for x in fa for y in fb if len(x) > 3 and len(y) > 3) \
         or any(fa & set(n) for n in b.names[1:3]) or any(fb & set(n) for n in a.names[1:3])
     return s if first else min(s, 75.0)
+
+
+def _list_cut_short(a: Prepared, b: Prepared) -> bool:
+    """One list is the other's first one to three names ("Huang, Ni; et al." vs "Huang, N; Hong, K; Burtch,
+    G"): the same surnames in order, and the first author's initial where both have one."""
+    k = min(len(a.surnames), len(b.surnames))
+    if not 1 <= k <= 3 or len(a.surnames) == len(b.surnames) or a.surnames[:k] != b.surnames[:k]:
+        return False
+    ia, ib = a.initials[0], b.initials[0]
+    return ia == ib or ia == a.surnames[0] or ib == b.surnames[0]  # no given name on one side
 
 
 def _same_author_list(a: Prepared, b: Prepared) -> bool:
@@ -147,6 +168,10 @@ class Comparison:
     @property
     def reasons(self) -> str:
         return "; ".join(["+" + e for e in self.evidence_for] + ["-" + e for e in self.evidence_against])
+
+
+def _content_words(title: str) -> int:
+    return sum(w not in _STOP for w in title.split())
 
 
 def _article_number(page: str) -> bool:
@@ -255,7 +280,8 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     authors_ok = auth is not None and auth >= 90
     # Same venue, volume, first page and year: the same article, whatever else the fields say. A first
     # page "1" does not count: every article of an article-number journal starts there.
-    fingerprint = dy == 0 and venue == "agree" and volume and pages == "agree" and a.first_page != "1"
+    same_place = volume and pages == "agree" and a.first_page != "1"
+    fingerprint = dy == 0 and venue == "agree" and same_place
     if con:
         if same_review and t is not None and t >= 90 and a.notice == b.notice and \
                 all(c in _BIBLIOGRAPHIC_CONFLICTS or c.startswith("years ") for c in con):
@@ -305,13 +331,22 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE if t >= 90 else DISTINCT)
     if t >= 95 and fingerprint:
         return outcome(DUPLICATE)
+    # Online first vs print: the same volume and first page a year apart (not an article number, which
+    # says nothing about the year), in the same journal or by the same authors.
+    if dy == 1 and same_place and venue != "differ" and not _article_number(a.first_page) \
+            and ((t >= 95 and (venue == "agree" or authors_ok or _same_author_list(a, b))) or (t >= 90 and authors_ok)):
+        pro.append("same volume and first page, a year apart")
+        return outcome(DUPLICATE)
     if auth is not None and auth < 75:
         return outcome(MAYBE if t >= 95 else DISTINCT)
     if t >= 97:
         if auth is None:  # authors missing on one side: the details must carry it
             ok = dy == 0 and (details >= 2 or pages == "agree")
         elif authors_ok:  # a year apart: online-first vs print, or a proceedings' year
-            ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree")
+            # (a title of a few words, "Gateways to clinical trials", may be a column in every issue: a year
+            # apart it needs the same volume and pages)
+            ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5
+                                                                                    or same_place))
         else:  # authors partly agree (a misspelt or missing name)
             ok = dy == 0 and details >= 2
         return outcome(DUPLICATE if ok else MAYBE)

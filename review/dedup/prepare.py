@@ -21,14 +21,14 @@ _TAGS = re.compile(r"<[^>]{1,20}>")
 _NOTE_BRACKET = re.compile(r"\[\s*(?:(?:published )?errat|corrected|see (?:comments?|editorial|also)|comments?\b|"
                            r"letter\]|editorial\]|review\b|abstract\]|article in|in process|retract|reprint|"
                            r"english abstract|authors?'? transl|meeting abstract|conference abstract|note:)"
-                           r"[^\]]*(?:\]|$)", re.I)
+                           r"(?:[^\[\]]|\[[^\]]*\])*(?:\]|$)", re.I)  # "[Erratum appears in X [Electronic Resource] …]"
 _NOTE_PAREN = re.compile(r"\(\s*(?:review|abstract|letter|editorial|corrected|english abstract|authors?'? transl|"
                          r"\d+ refs?|\d+ references)\s*\)", re.I)
 _NOTE_TAIL = re.compile(r"(?:[.;]\s*|\s+)(?:(?:published )?errat(?:um|a) (?:appears )?in\b|comment(?:s)? in:|"
                         r"comment on:|update (?:of|in):|republished (?:in|from):|retraction (?:in|of):|"
                         r"corrected and republished)[^\[]*$", re.I)
 # A one-word note in brackets: the language ("[Japanese]"), "[Review]", "[16 refs]".
-_NOTE_WORD = re.compile(r"\[\s*(?:[^\W\d_]+|\d+\s*refs?)\s*\]")
+_NOTE_WORD = re.compile(r"\[\s*(?:[^\W\d_]+|\d+\s*refs?)\s*\]", re.I)
 # Bilingual titles: "Original title; English title", "English = Original", "Original / English".
 _HALVES = re.compile(r"\s+=\s+|;\s+|\s+/\s+")
 _BRACKETED = re.compile(r"\[[^\]]*(?:\]|$)")  # also an unclosed "[Erratum appears in …" cut short
@@ -51,7 +51,9 @@ _DIGITS = re.compile(r"\d+")
 _COCHRANE = re.compile(r"\b(CD\d{6})\b", re.I)
 _ROMAN = frozenset("ii iii iv vi vii viii ix".split())
 _SERIES = frozenset("part parte partie teil del deel phase volume vol no number".split())
+_CASES = frozenset("case cases study experiment section chapter appendix annex supplement trial report".split())
 _ALNUM = re.compile(r"[0-9a-z]+")
+_PAGE_WORDS = frozenset(("p", "pp", "pg", "pgs", "page", "pages"))
 _STOP = frozenset("a an and the of in on for to with by at from de der die la le los el und et".split())
 _VENUE_STOP = _STOP | {"i", "y", "e", "og", "och", "en", "du", "des", "del", "di", "da", "do", "della", "fur", "fuer",
                        "journal", "j", "proceedings", "proc", "conference", "conf", "international", "int",
@@ -88,7 +90,7 @@ def _clean_title(t: str) -> str:
     if "<" in t:
         t = _TAGS.sub(" ", t)
     if "&" in t:
-        t = html.unescape(t)
+        t = html.unescape(t).replace("&", " and ")  # "A &amp; B", "A & B" = "A and B"
     if "[" in t:
         t = _NOTE_BRACKET.sub(" ", t)
         rest = _NOTE_WORD.sub(" ", t)
@@ -100,6 +102,16 @@ def _clean_title(t: str) -> str:
     if any(h in low for h in ("errat", "comment", "update", "republish", "retraction")):
         t = _NOTE_TAIL.sub("", t)
     return t.strip()
+
+
+_ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth".split())
+_NUMBER_WORDS = _ORDINALS | frozenset("one two three four five six seven eight nine ten eins zwei drei un deux trois "
+                                      "uno dos tres".split())
+
+
+def _label(word: str) -> bool:
+    """A series label after "part", "phase", "no": a number, a roman numeral, a letter or a number word."""
+    return word.isdigit() or len(word) <= 2 or word in _ROMAN or word in _NUMBER_WORDS
 
 
 def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
@@ -132,12 +144,18 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
                    "retraction" if w.startswith(("retract", "withdrawn", "expression")) else
                    "comment" if w.startswith("comment") else "reply")
     f = _NOTICE_PREFIX.sub("", f)  # "Erratum: <title>" is matched on <title>; the notice is kept apart
-    compact = f.replace(" ", "")  # "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18"
+    # The digits in order, as one number: "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18",
+    # "types 16, 18 and 45" = "types 16, 18 & 45"
     words = f.split()
-    numbers = set() if compact.isalpha() else set(_DIGITS.findall(compact))
+    numbers = set() if f.replace(" ", "").isalpha() else {"".join(_DIGITS.findall(f))}
     if not _SERIES.isdisjoint(words) or not _ROMAN.isdisjoint(words):
         numbers.update(w for w in words if w in _ROMAN)
-        numbers.update(words[i + 1] for i, w in enumerate(words[:-1]) if w in _SERIES)  # "part i", "phase a"
+        # "part i", "phase a", "part two"; not any word after one ("no candidate", "volume of …")
+        numbers.update(x for w, x in zip(words, words[1:]) if w in _SERIES and _label(x))
+    if not _ORDINALS.isdisjoint(words):  # "the first issue of volume 27" vs "the third issue …"
+        numbers.update(w for w in words if w in _ORDINALS)
+    if not _CASES.isdisjoint(words):  # "Case A" / "Case B", "Study 1", "Appendix C": short labels only
+        numbers.update(x for w, x in zip(words, words[1:]) if w in _CASES and len(x) == 1)
     alts = []
     for part in parts:
         a = _fold(part)
@@ -212,7 +230,10 @@ def _number(value: str) -> str:
 
 def _page_range(pages: str) -> tuple[str, str]:
     """(first, last) page, with ``1325-9`` expanded to ``1325``, ``1329``; letters kept (``e123``)."""
-    toks = [t.lstrip("0") or "0" for t in _ALNUM.findall((pages or "").lower())[:2]]
+    toks = _ALNUM.findall((pages or "").lower())
+    if toks and toks[0] in _PAGE_WORDS:  # "pp. 123-129", "p 12"
+        toks = toks[1:]
+    toks = [t.lstrip("0") or "0" for t in toks[:2]]
     toks = [t if any(c.isdigit() for c in t) else "" for t in toks]  # "Suppl-29": first page unknown
     if not toks:
         return "", ""
