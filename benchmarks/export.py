@@ -21,8 +21,10 @@ def main() -> None:
     t = time.perf_counter()
     keys = citation_keys(recs)
     print(f"{len(recs)} records; citation keys in {time.perf_counter() - t:.2f} s")
-    for name, fn in (("bibtex", lambda: to_bibtex(recs, keys)), ("bibtex ascii", lambda: to_bibtex(recs, keys, unicode=False)),
-                     ("ris", lambda: to_ris(recs, keys)), ("csljson", lambda: to_csljson(recs, keys))):
+    writers = (("bibtex", lambda: to_bibtex(recs, keys)),
+               ("bibtex ascii", lambda: to_bibtex(recs, keys, unicode=False)),
+               ("ris", lambda: to_ris(recs, keys)), ("csljson", lambda: to_csljson(recs, keys)))
+    for name, fn in writers:
         t = time.perf_counter()
         text = fn()
         print(f"{name:<13} write {time.perf_counter() - t:5.2f} s  {len(text.encode()) / 1e6:5.1f} MB")

@@ -251,9 +251,10 @@ def test_export_selection_and_errors(tmp_path):
         select(store, "key-references")
     with pytest.raises(ExportError, match="unknown selection"):
         select(store, "cluster:x")
-    store.put_artifact("network:cocitation", {"key_references": [{"id": "W2", "count": 3}, {"id": "W404"}, {"id": "W1"}],
-                                              "clusters": [{"id": 0, "members": ["W9"]}]})
-    store.put_artifact("network:coupling", {"clusters": [{"id": 0, "members": ["W3"]}, {"id": 1, "members": ["W1", "W2"]}]})
+    refs = [{"id": "W2", "count": 3}, {"id": "W404"}, {"id": "W1"}]
+    store.put_artifact("network:cocitation", {"key_references": refs, "clusters": [{"id": 0, "members": ["W9"]}]})
+    store.put_artifact("network:coupling",
+                       {"clusters": [{"id": 0, "members": ["W3"]}, {"id": 1, "members": ["W1", "W2"]}]})
     assert select(store, "key-references") == ["W2", "W404", "W1"]
     assert select(store, "cluster:1") == ["W1", "W2"] and select(store, "cluster:cocitation:0") == ["W9"]
     with pytest.raises(ExportError, match="no cluster 7"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Union
 
 from review.core.errors import QueryError
 from review.core.text import fold
@@ -56,7 +55,7 @@ class Op:
     args: tuple
 
 
-Node = Union[Term, Op]
+Node = Term | Op
 _TOKEN = re.compile(r'\s*(\(|\)|"[^"]*"|[^\s()"]+)')
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 # -- vocabularies of protocol values --------------------------------------------------------------
 SCREENING_STAGES = ("title_abstract", "full_text")
@@ -246,7 +247,8 @@ def _value(value: Any, f, keypath: tuple, fail: Fail) -> Any:
 
 def _terms(value: Any, keypath: tuple, fail: Fail) -> dict[str, dict[str, list[str]]]:
     if not isinstance(value, dict):
-        fail(keypath, "expected tables of term lists, e.g. [definitions.dimensions.participants] volunteers = [\"volunteer*\"]")
+        fail(keypath, "expected tables of term lists, e.g. [definitions.dimensions.participants] "
+                      'volunteers = ["volunteer*"]')
     out = {}
     for dim, levels in value.items():
         if not isinstance(levels, dict):

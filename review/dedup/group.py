@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -135,7 +135,7 @@ def _group(prepared: Sequence[Prepared], dups, same, different, link_related: bo
             chained.append((i, j, Comparison(MAYBE, c.score, c.evidence_for,
                                              c.evidence_against + ["would join incompatible records"])))
     groups = []
-    for r, ms in members.items():
+    for _r, ms in members.items():
         if len(ms) > 1:
             ms = sorted(ms, key=lambda x: (-prepared[x].n_fields, x))
             groups.append(ms)

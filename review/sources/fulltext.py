@@ -38,7 +38,8 @@ def read_fulltext(path: str | Path) -> str:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
-            raise DefinitionsError(f"{path}:{line}: not UTF-8 text (byte {e.start}); save the full text as UTF-8") from None
+            raise DefinitionsError(f"{path}:{line}: not UTF-8 text (byte {e.start}); save the full text as UTF-8") \
+                from None
     else:
         raise DefinitionsError(f"{path}: unsupported full-text file type {suffix!r}; use .pdf or .txt")
     if not text.strip():

@@ -21,9 +21,10 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from review.core.errors import InputError
 from review.core.records import Author, Record, Source
@@ -293,9 +294,10 @@ _WORK_TYPES = {
     # OpenAlex's 2023 name, kept so the exporters write @inproceedings; criteria on "article" match it
     "proceedings-article": ("conf", "cpaper", "inproceedings", "conference", "conference paper", "proceedings paper",
                             "conferencepaper", "conference proceedings"),
-    "review": ("review", "review article", "systematic review", "meta-analysis", "article; review", "review; early access"),
-    "book": ("book", "ebook", "edbook", "whole book", "booklet", "book series", "edited book", "monograph", "proceedings",
-             "book; edited book"),
+    "review": ("review", "review article", "systematic review", "meta-analysis", "article; review",
+               "review; early access"),
+    "book": ("book", "ebook", "edbook", "whole book", "booklet", "book series", "edited book", "monograph",
+             "proceedings", "book; edited book"),
     "book-chapter": ("chap", "echap", "book chapter", "chapter", "inbook", "incollection", "book section",
                      "booksection", "article; book chapter", "book part"),
     "dissertation": ("thes", "thesis", "phdthesis", "mastersthesis", "dissertation", "doctoral thesis"),
@@ -565,12 +567,13 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "record_id", "key", "ut", "ut (unique wos id)", "eid", "unique-id", "accession number"),
     "title": ("title", "ti", "article title", "document title", "primary_title", "display_name",
               "titel", "tittel", "titel des beitrags", "sachtitel"),
-    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "sentence", "text", "resume", "resumé", "résumé", "sammendrag",
-                 "sammanfattning", "sammandrag", "abstrakt", "zusammenfassung", "kurzfassung"),
+    "abstract": ("abstract", "ab", "abstract note", "abstractnote", "sentence", "text", "resume", "resumé", "résumé",
+                 "sammendrag", "sammanfattning", "sammandrag", "abstrakt", "zusammenfassung", "kurzfassung"),
     "authors": ("author", "authors", "au", "author full names", "af", "author(s)", "first_authors", "forfatter",
                 "forfattere", "forfatter(e)", "författare", "autor", "autoren", "autor(en)", "verfasser"),
     "year": ("year", "py", "publication year", "publication_year", "pubyear", "date", "publication date", "år",
-             "udgivelsesår", "utgivelsesår", "utgivningsår", "publiceringsår", "jahr", "erscheinungsjahr", "dato", "datum"),
+             "udgivelsesår", "utgivelsesår", "utgivningsår", "publiceringsår", "jahr", "erscheinungsjahr", "dato",
+             "datum"),
     "venue": ("journal", "source title", "so", "secondary_title", "journal_name", "publication title", "venue",
               "source", "booktitle", "container-title", "journal/book", "jt", "ta", "tidsskrift", "tidskrift",
               "zeitschrift", "kilde", "källa", "quelle"),

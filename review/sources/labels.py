@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from review.core.errors import ScreeningError
 from review.core.text import short_openalex_id

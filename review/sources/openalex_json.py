@@ -1,7 +1,8 @@
 """OpenAlex Work JSON to :class:`review.core.records.Record` (old and current schema): the OpenAlex edge."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from review.core.records import _WORK_FIELDS, Author, Record, Source
 from review.core.text import normalize_doi, normalize_pmid, rebuild_abstract, short_openalex_id, strip_markup

@@ -13,8 +13,9 @@ import itertools
 import json
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from review.core.errors import SnapshotError
 from review.core.protocol import Search
@@ -199,7 +200,8 @@ def _iter_json_document(text: IO[str], where: str) -> Iterator[tuple[str, dict]]
                 break
             except json.JSONDecodeError as e:
                 if eof or not fill():
-                    raise SnapshotError(f"{where}: invalid JSON in work #{i} ({e.msg}); the file may be truncated") from None
+                    raise SnapshotError(f"{where}: invalid JSON in work #{i} ({e.msg}); the file may be truncated") \
+                        from None
         if not isinstance(obj, dict):
             raise SnapshotError(f"{where}: item #{i} of the array is a {type(obj).__name__}, expected a work object")
         pos = end

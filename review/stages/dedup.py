@@ -1,11 +1,15 @@
-"""Dedup stage: find duplicates among the stored records, keep the groups and the pairs to review; file mode for exports."""
+"""Dedup stage: find duplicates among the stored records, keep the groups and the pairs to review.
+
+Also the file mode of ``review dedup FILE --out DIR`` for exports outside a review.
+"""
 from __future__ import annotations
 
 import csv
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from review.core.records import Record
 from review.core.settings import DedupSettings

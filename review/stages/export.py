@@ -1,8 +1,9 @@
 """Export stage: BibTeX / RIS / CSL-JSON of selected records, PRISMA diagram and report."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from review.core.errors import ExportError
 from review.core.queries import included_ids
@@ -98,7 +99,9 @@ def select(store: Store, spec: str = "all") -> list[str]:
 
 def export(store: Store, out: str | Path, fmt: str = "bibtex", ids: Sequence[str] | str = "all",
            abstract: bool = True, unicode: bool = True) -> dict[str, Any]:
-    """Write the selected records of a review to ``out`` in ``fmt``; returns ``{"path", "format", "n", "not_in_store"}``.
+    """Write the selected records of a review to ``out`` in ``fmt``.
+
+    Returns ``{"path", "format", "n", "not_in_store"}``.
 
     ``ids``: a selection name (see :func:`select`; selected ids that are not stored records, e.g.
     key references outside the corpus, are counted in ``not_in_store``) or a list of record ids
