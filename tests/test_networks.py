@@ -264,3 +264,29 @@ def test_fixture_datasets_file_matches(records):
     with open(DATA / "datasets.csv", newline="") as fh:
         ds = {row["openalex_id"]: row["dataset"] for row in csv.DictReader(fh)}
     assert set(ds) == {r.id for r in records}
+
+
+def test_terms_keywords_and_topics_write_their_own_files_not_the_concept_map(review_store, tmp_path, capsys):
+    # issue #13 item 2: `review network terms` wrote concepts.*, so the report showed one picture twice
+    from review.ui.cli import main
+    from review.writers import report
+
+    store, _ = review_store
+    out = tmp_path / "maps"
+    (tmp_path / "figs.toml").write_text(PROTOCOL.format(store=tmp_path / "r.sqlite").replace(
+        '"html"]', '"html", "png"]'))
+    args = ["--protocol", str(tmp_path / "figs.toml"), "--max-nodes", "60", "--out", str(out), "--quiet"]
+    assert main(["network", "concepts", *args]) == 0
+    concept_map = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "concepts.png" in concept_map and "concepts.graphml" in concept_map
+    assert main(["network", "terms", *args]) == 0
+    capsys.readouterr()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name.startswith("concepts")} == concept_map
+    for suffix in (".graphml", ".html", ".png", "_summary.json"):
+        assert (out / f"terms{suffix}").is_file()
+    files = store.artifact("network:terms")["files"]
+    assert all(Path(f).name.startswith("terms") for f in files.values())
+    assert "<title>Networks &lt;test&gt; — terms</title>" in (out / "terms.html").read_text(encoding="utf-8")
+    section = report.section_maps(store, out, tmp_path)
+    images = [m for m in section.split('src="')[1:]]
+    assert len(images) >= 4 and len(set(images)) == len(images)  # each picture shown once

@@ -87,7 +87,8 @@ class Network:
     meta : list of dict
         Per node: ``title``, ``year``, ``doi``, ``in_set`` where known.
     info : dict
-        Parameters and sizes: ``min_count``, ``field``, ``nodes_before_selection``, ...
+        Parameters and sizes: ``name`` (the kind asked for: ``terms`` builds a ``concepts`` network),
+        ``min_count``, ``field``, ``nodes_before_selection``, ...
     """
 
     kind: str
@@ -111,6 +112,11 @@ class Network:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def name(self) -> str:
+        """The kind asked for (``terms``, ``keywords``, ...), else :attr:`kind`: names files and titles."""
+        return str(self.info.get("name") or self.kind)
 
     @property
     def n_links(self) -> int:
@@ -321,6 +327,7 @@ def build(records: Sequence[Record], kind: str, *, min_count: int | None = None,
     if max_nodes is not None and max_nodes < 2:
         raise NetworkError(f"max_nodes must be 2 or more (or None for all), got {max_nodes}")
     records = list(records)
+    name = kind  # the kind asked for: names the files (``terms.png``, not the concept map's ``concepts.png``)
     if kind in ("topics", "keywords", "terms"):
         kind, field = "concepts", kind
     builder = {"citation": _citation, "cocitation": _cocitation, "coupling": _coupling,
@@ -330,7 +337,7 @@ def build(records: Sequence[Record], kind: str, *, min_count: int | None = None,
     net = builder(records, kind=kind, min_count=min_count or default, lookup=lookup, field=field,
                   max_authors=max_authors)
     net.info.setdefault("min_count", min_count or default)
-    net.info["records"] = len(records)
+    net.info.update(name=name, records=len(records))
     net = _drop_isolates(net)
     net.info["nodes_before_selection"] = len(net)
     if max_nodes is not None and len(net) > max_nodes:

@@ -71,7 +71,7 @@ def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[
                      field=kc["field"], lookup=store_lookup(store), seed=kc["seed"], resolution=kc["resolution"],
                      periods=kc["periods"], top=kc["top"], terms=terms)
     files = network_export.export(result["map"], out_dir, formats=kc["formats"], title=f"{protocol.title} — {kind}",
-                                  extras=result)
+                                  extras=result, stem=kind)
     art = {k: v for k, v in result.items() if k != "map"}
     art.update(record_set=record_set, files={k: str(v) for k, v in files.items()})
     store.put_artifact(f"network:{kind}", art, kind="network", protocol_hash=protocol.hash)

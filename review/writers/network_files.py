@@ -330,7 +330,7 @@ def write_html(m: Map, path: str | Path, title: str = "") -> Path:
     net = m.network
     js = resources.files("review").joinpath("assets/network_map.js").read_text(encoding="utf-8")
     css = resources.files("review").joinpath("assets/network_map.css").read_text(encoding="utf-8")
-    title = title or f"{net.kind} network"
+    title = title or f"{net.name} network"
     subtitle = (f"{len(net)} nodes, {net.n_links} links, {int(m.clusters.max(initial=0))} clusters; "
                 f"{net.info.get('records', '?')} records; normalisation: {net.norm}")
     values = {"SCRIPT_HASH": _csp_hash(js), "STYLE_HASH": _csp_hash(css), "CSS": css, "JS": js,
@@ -373,7 +373,7 @@ def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 30
     for k in np.argsort(-net.counts, kind="stable")[:labels]:
         ax.annotate(_plain(net.labels[k]), m.xy[k], fontsize=7, ha="center", va="bottom", zorder=3,
                     xytext=(0, 4), textcoords="offset points")
-    ax.set_title(_plain(f"{net.kind} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
+    ax.set_title(_plain(f"{net.name} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
     handles = [ax.scatter([], [], c=color(c), s=30, label=_plain(f"{c}: {m.cluster_label(c)}"))
                for c in range(1, min(int(m.clusters.max(initial=0)), 12) + 1)]
     if handles:
@@ -445,7 +445,8 @@ def write_historiograph(h: dict[str, Any], path: str | Path) -> Path:
 # -- everything ---------------------------------------------------------------------------------------
 def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = FORMATS, title: str = "",
            extras: dict[str, Any] | None = None, stem: str | None = None) -> dict[str, Path]:
-    """Write the map in ``formats`` to ``out_dir`` as ``<stem>.<ext>`` (stem: the kind); with
+    """Write the map in ``formats`` to ``out_dir`` as ``<stem>.<ext>`` (stem: the kind asked for, so
+    ``terms`` does not overwrite ``concepts``); with
     ``extras`` (from :func:`review.stages.networks.analyse`) also the thematic map and historiograph
     figures and a JSON summary. Returns ``{format: path}``."""
     unknown = [f for f in formats if f not in FORMATS]
@@ -453,7 +454,7 @@ def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = F
         raise ValueError(f"unknown export format {unknown[0]!r}; use any of {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = stem or m.network.kind
+    stem = stem or m.network.name
     writers = {"graphml": (write_graphml, ".graphml"), "gexf": (write_gexf, ".gexf"),
                "vosviewer": (write_vosviewer, "_vosviewer.json"), "cytoscape": (write_cytoscape, "_cytoscape.cyjs"),
                "csv": (write_csv, "_nodes.csv")}
