@@ -170,3 +170,42 @@ def test_html_renders_in_headless_chromium_without_network(out, tmp_path):
     img = imread(shot)[:, :, :3]
     canvas = img[:, : int(img.shape[1] * 0.7)]  # left of the side panel
     assert canvas.std() > 0.02 and len(np.unique(canvas.reshape(-1, 3), axis=0)) > 20  # something was drawn
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_never_cited_works_give_finite_weights_in_every_format(tmp_path):
+    # issue #13 item 3: a work with no citations made cosine coupling weights inf (GraphML "inf", HTML "Infinity")
+    from review.core.records import Record
+
+    recs = [Record(id="W1", title="One", year=2001, referenced_works=["a", "b", "c"], cited_by_count=0),
+            Record(id="W2", title="Two", year=2002, referenced_works=["a", "b"], cited_by_count=0),
+            Record(id="W3", title="Three", year=2003, referenced_works=["b", "c", "d"], cited_by_count=7)]
+    for kind in ("coupling", "citation"):
+        result = N.analyse(recs if kind == "coupling" else [*recs, Record(id="W4", referenced_works=["W1", "W2"])],
+                           kind, norm="cosine", evolution=False)
+        files = E.export(result["map"], tmp_path / kind, extras=result)
+        page = files["html"].read_text(encoding="utf-8")
+        payload = _strict_json(re.search(r'id="network-data">(.*?)</script>', page, re.S).group(1))
+        assert payload["links"] and all(0 < w <= 1 for _, _, w in payload["links"])
+        g = nx.read_graphml(files["graphml"])
+        assert all(0 < d["weight"] <= 1 for _, _, d in g.edges(data=True))
+        for f in ("vosviewer", "cytoscape", "summary"):
+            _strict_json(files[f].read_text(encoding="utf-8"))
+
+
+def test_writers_refuse_infinite_links_and_leave_out_nan_values(records, tmp_path):
+    net = N_build.build(records, "coupling", max_nodes=40)
+    m = M.make_map(net, records)
+    m.centrality["pagerank"][0] = np.nan
+    rows = E.node_rows(m)
+    assert "pagerank" not in rows[0] and "pagerank" in rows[1]
+    _strict_json(E.write_vosviewer(m, tmp_path / "v.json").read_text())
+    m.network.strength.data[3] = np.inf
+    for fmt in ("graphml", "gexf", "cytoscape", "vosviewer", "html", "png"):
+        with pytest.raises(ValueError, match="not finite"):
+            E.export(m, tmp_path / fmt, formats=[fmt])

@@ -31,10 +31,27 @@ kept (as VOSviewer's "number of items to select").
 Normalisation of link weights (van Eck & Waltman 2009; VOSviewer):
 
 - ``association``: ``a_ij · 2m / (k_i k_j)``, ``k_i`` the total link strength of
-  node ``i`` and ``2m = Σ k_i`` (VOSviewer's association strength).
-- ``cosine``: ``a_ij / sqrt(s_i s_j)``, ``s_i`` the occurrences of node ``i``.
+  node ``i`` and ``2m = Σ k_i`` (VOSviewer's association strength; van Eck & Waltman
+  2009 allow the total co-occurrences of an item for its size).
+- ``cosine``: ``a_ij / sqrt(s_i s_j)`` (Salton's cosine).
 - ``jaccard``: ``a_ij / (s_i + s_j − a_ij)``.
 - ``none``: raw counts.
+
+``s_i`` (:attr:`Network.sizes`) is the size of node ``i``'s set in the set-theoretic
+sense, so that ``a_ij ≤ min(s_i, s_j)`` and both measures stay within [0, 1]:
+
+========================  ==========================================================
+kind                      ``s_i``
+========================  ==========================================================
+``cocitation``            works of the set citing the reference
+``coupling``              references of the work (all of them, shared or not)
+``citation``              citation links of the work within the set (citing or cited)
+co-authorship kinds       works of the author, institution or country
+subject kinds             works carrying the subject or term
+========================  ==========================================================
+
+A node's displayed size (:attr:`Network.counts`) may be something else: global citations
+for ``coupling``, local citations for ``citation`` (as VOSviewer shows them).
 """
 from __future__ import annotations
 
@@ -73,7 +90,9 @@ class Network:
     ids, labels : list of str
         Node ids (record ids, author ids, subject names, ...) and display labels.
     counts : ndarray
-        Occurrences per node (``count_name`` says what is counted).
+        Occurrences per node (``count_name`` says what is counted); the node size of maps.
+    sizes : ndarray or None
+        ``s_i`` of the cosine and Jaccard measures (see the module docstring); None: ``counts``.
     links : csr_matrix
         Raw link counts. Undirected kinds: strictly upper triangular. ``citation``:
         ``links[i, j] = 1`` if node ``i`` cites node ``j``.
@@ -106,6 +125,7 @@ class Network:
     info: dict[str, Any] = field(default_factory=dict)
     # total link strength when known from the incidence (cheaper than summing a large link matrix)
     tls: np.ndarray | None = field(default=None, repr=False, compare=False)
+    sizes: np.ndarray | None = field(default=None, repr=False, compare=False)
     # fills labels and meta once the nodes are chosen (so only kept nodes are looked up)
     describe: Callable[["Network"], tuple[list[str], list[dict[str, Any]]]] | None = field(
         default=None, repr=False, compare=False)
@@ -132,6 +152,10 @@ class Network:
         if self.tls is None:
             self.tls = _row_col_sums(self.links)
         return self.tls
+
+    def node_sizes(self) -> np.ndarray:
+        """``s_i`` of the cosine and Jaccard measures: :attr:`sizes`, else :attr:`counts`."""
+        return self.counts if self.sizes is None else self.sizes
 
     def degree(self) -> np.ndarray:
         """Number of linked nodes per node (VOSviewer's "links")."""
@@ -242,8 +266,9 @@ def normalize(links: sp.csr_matrix, occurrences: np.ndarray, method: str = "asso
               total: np.ndarray | None = None) -> sp.csr_matrix:
     """Normalised link strengths of strictly upper-triangular raw counts (see the module docstring).
 
-    ``total``: each node's total link strength, if known. The result has the sparsity structure
-    of ``links``.
+    ``occurrences``: each node's ``s_i`` (cosine, Jaccard); ``total``: each node's total link
+    strength, if known. The result has the sparsity structure of ``links``; a link whose
+    denominator is not positive (sizes inconsistent with the links) gets 0, never inf or NaN.
     """
     if method not in NORMS:
         raise NetworkError(f"unknown normalisation {method!r}; use one of {', '.join(NORMS)}")
@@ -265,12 +290,17 @@ def normalize(links: sp.csr_matrix, occurrences: np.ndarray, method: str = "asso
         if method == "association":
             s[lo:hi] = v * col[c] * row[rows]
         elif method == "cosine":
-            s[lo:hi] = v / np.sqrt(occ[rows] * occ[c])
+            s[lo:hi] = _ratio(v, np.sqrt(occ[rows] * occ[c]))
         elif method == "jaccard":
-            s[lo:hi] = v / (occ[rows] + occ[c] - v)
+            s[lo:hi] = _ratio(v, occ[rows] + occ[c] - v)
         else:
             s[lo:hi] = v
     return sp.csr_matrix((s, links.indices.copy(), links.indptr.copy()), shape=links.shape)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, 0 where ``den`` is not positive."""
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 # -- node metadata -----------------------------------------------------------------------------
@@ -354,11 +384,11 @@ def renormalize(net: Network, norm: str) -> Network:
     if net.directed:
         und = _strict_upper((net.links + net.links.T).tocsr())
         und.data[:] = 1
-        s = normalize(und, net.counts, norm)
+        s = normalize(und, net.node_sizes(), norm)
         s = s + s.T  # strength of i→j is the undirected strength of {i, j}
         net.strength = net.links.multiply(s).tocsr() if net.links.nnz else net.links.astype(np.float64)
     else:
-        net.strength = normalize(net.links, net.counts, norm, total=net.total_link_strength())
+        net.strength = normalize(net.links, net.node_sizes(), norm, total=net.total_link_strength())
     return net
 
 
@@ -372,7 +402,8 @@ def subnetwork(net: Network, nodes: np.ndarray) -> Network:
                    labels=[net.labels[i] for i in idx] if described else [], counts=net.counts[idx], links=links,
                    strength=strength, docs=net.docs[:, idx].tocsr(), works=net.works,
                    meta=[net.meta[i] for i in idx] if described else [], directed=net.directed, norm=net.norm,
-                   count_name=net.count_name, info=dict(net.info), describe=net.describe)
+                   count_name=net.count_name, info=dict(net.info), describe=net.describe,
+                   sizes=None if net.sizes is None else net.sizes[idx])
 
 
 def _keep_items(b: sp.csr_matrix, occurrences: np.ndarray, min_count: int) -> tuple[np.ndarray, int]:
@@ -410,7 +441,7 @@ def _drop_isolates(net: Network) -> Network:
                    else [], counts=net.counts[keep], links=links, strength=_empty_strength(links),
                    docs=net.docs[:, keep].tocsr(), works=net.works, meta=[net.meta[i] for i in keep] if described
                    else [], directed=net.directed, norm=net.norm, count_name=net.count_name, info=dict(net.info),
-                   describe=net.describe)
+                   describe=net.describe, sizes=None if net.sizes is None else net.sizes[keep])
 
 
 def _empty_strength(links: sp.csr_matrix) -> sp.csr_matrix:
@@ -418,7 +449,7 @@ def _empty_strength(links: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _works_network(records: list[Record], kind: str, links: sp.csr_matrix, counts: np.ndarray,
-                   count_name: str, directed: bool, info: dict) -> Network:
+                   count_name: str, directed: bool, info: dict, sizes: np.ndarray) -> Network:
     n = len(records)
     by_id = {r.id: r for r in records}
 
@@ -428,7 +459,7 @@ def _works_network(records: list[Record], kind: str, links: sp.csr_matrix, count
     return Network(kind=kind, ids=[r.id for r in records], labels=[], counts=counts, links=links,
                    strength=_empty_strength(links), docs=sp.identity(n, dtype=np.int32, format="csr"),
                    works=[r.id for r in records], meta=[], directed=directed, count_name=count_name, info=info,
-                   describe=describe)
+                   describe=describe, sizes=sizes)
 
 
 def _citation(records: list[Record], kind: str, **_: Any) -> Network:
@@ -439,7 +470,10 @@ def _citation(records: list[Record], kind: str, **_: Any) -> Network:
     cols = np.array([pos[x] for x in items], dtype=np.int64)
     links = sp.csr_matrix((b.data, cols[b.indices], b.indptr), shape=(len(records), len(records)))
     local = np.asarray(links.sum(0)).ravel().astype(np.int64)
-    return _works_network(records, kind, links, local, "Local citations", True, {})
+    und = _strict_upper((links + links.T).tocsr())  # a mutual citation is one link
+    und.data[:] = 1
+    links_per_work = _row_col_sums(und).astype(np.int64)
+    return _works_network(records, kind, links, local, "Local citations", True, {}, sizes=links_per_work)
 
 
 def _reference_incidence(records: list[Record]) -> tuple[sp.csr_matrix, list[str]]:
@@ -477,7 +511,8 @@ def _coupling(records: list[Record], kind: str, min_count: int, **_: Any) -> Net
         links.data[links.data < min_count] = 0
         links.eliminate_zeros()
     counts = np.array([r.cited_by_count or 0 for r in records], dtype=np.int64)
-    net = _works_network(records, kind, links, counts, "Citations", False, {})
+    n_refs = np.diff(a.indptr).astype(np.int64)  # each work's references: its set in the cosine / Jaccard sense
+    net = _works_network(records, kind, links, counts, "Citations", False, {}, sizes=n_refs)
     net.info["references"] = int(np.diff(a.indptr).sum())
     return net
 

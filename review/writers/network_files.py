@@ -9,6 +9,10 @@
 - PNG and SVG figures (matplotlib, no pyplot state): the map, the thematic map and the
   historiograph;
 - a CSV table of the nodes.
+
+No writer puts a non-finite number in a file: a node value that is NaN or infinite is
+left out (as an unknown one), and a non-finite link strength or position is refused with
+``ValueError`` (GraphML readers, Gephi and ``JSON.parse`` cannot read them).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import csv
 import hashlib
 import html
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -63,18 +68,32 @@ def node_rows(m: Map) -> list[dict[str, Any]]:
     rows = []
     for i in range(len(net)):
         k = int(m.clusters[i])
+        x, y = float(m.xy[i, 0]), float(m.xy[i, 1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f"node {net.ids[i]!r} has no finite position ({x}, {y}); not writing the map")
         row: dict[str, Any] = {"id": net.ids[i], "label": net.labels[i], "cluster": k,
-                               "cluster_label": m.cluster_label(k), "count": int(net.counts[i]),
-                               "x": float(m.xy[i, 0]), "y": float(m.xy[i, 1])}
-        for name, values in m.centrality.items():
-            v = values[i]
-            row[name] = int(v) if isinstance(v, (np.integer, int)) else float(v)
-        for key, v in net.meta[i].items():
+                               "cluster_label": m.cluster_label(k), "count": int(net.counts[i]), "x": x, "y": y}
+        for key, v in [*((name, values[i]) for name, values in m.centrality.items()), *net.meta[i].items()]:
             if v is None or v == "" or key.startswith("_"):
                 continue
-            row[key] = v if isinstance(v, (str, bool)) else int(v) if isinstance(v, (int, np.integer)) else float(v)
+            v = v if isinstance(v, (str, bool)) else int(v) if isinstance(v, (int, np.integer)) else float(v)
+            if isinstance(v, float) and not math.isfinite(v):
+                continue  # unknown, like None
+            row[key] = v
         rows.append(row)
     return rows
+
+
+def finite_edges(m: Map) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``network.edges()``, refusing a link strength that is NaN or infinite (``ValueError``)."""
+    net = m.network
+    i, j, c, w = net.edges()
+    bad = np.flatnonzero(~np.isfinite(w))
+    if len(bad):
+        e = bad[0]
+        raise ValueError(f"{len(bad)} link strength(s) of the {net.name} network are not finite numbers (first: "
+                         f"{net.ids[i[e]]} – {net.ids[j[e]]}: {w[e]}); not writing the map")
+    return i, j, c, w
 
 
 def to_networkx(m: Map):
@@ -87,7 +106,7 @@ def to_networkx(m: Map):
     g.graph.update({"kind": net.kind, "norm": net.norm, "count": net.count_name})
     for row in node_rows(m):
         g.add_node(row["id"], **{k: v for k, v in row.items() if k != "id"})
-    for i, j, c, w in zip(*net.edges()):
+    for i, j, c, w in zip(*finite_edges(m)):
         g.add_edge(net.ids[i], net.ids[j], weight=float(w), count=int(c))
     return g
 
@@ -137,7 +156,7 @@ def write_graphml(m: Map, path: str | Path) -> Path:
             data = "".join(f'<data key="{keys[k]}">{_x(v)}</data>' for k, v in row.items() if k != "id")
             fh.write(f'<node id="{_x(row["id"])}">{data}</node>\n')
         ids = [_x(x) for x in net.ids]
-        for i, j, c, w in zip(*net.edges()):
+        for i, j, c, w in zip(*finite_edges(m)):
             fh.write(f'<edge source="{ids[i]}" target="{ids[j]}"><data key="ew">{float(w)!r}</data>'
                      f'<data key="ec">{int(c)}</data></edge>\n')
         fh.write("</graph>\n</graphml>\n")
@@ -173,7 +192,7 @@ def write_gexf(m: Map, path: str | Path) -> Path:
                      f'<viz:position x="{row["x"] * 1000:.3f}" y="{row["y"] * 1000:.3f}" z="0.0"/></node>\n')
         fh.write("</nodes>\n<edges>\n")
         node_ids = [_x(x) for x in net.ids]
-        for e, (i, j, c, w) in enumerate(zip(*net.edges())):
+        for e, (i, j, c, w) in enumerate(zip(*finite_edges(m))):
             fh.write(f'<edge id="{e}" source="{node_ids[i]}" target="{node_ids[j]}" weight="{float(w)!r}">'
                      f'<attvalues><attvalue for="count" value="{int(c)}"/></attvalues></edge>\n')
         fh.write("</edges>\n</graph>\n</gexf>\n")
@@ -187,7 +206,7 @@ def write_cytoscape(m: Map, path: str | Path) -> Path:
     data = nx.cytoscape_data(to_networkx(m), name="label", ident="id")
     for node in data["elements"]["nodes"]:
         node["position"] = {"x": node["data"]["x"] * 1000, "y": -node["data"]["y"] * 1000}
-    Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     return Path(path)
 
 
@@ -236,7 +255,7 @@ def vosviewer_json(m: Map) -> dict[str, Any]:
             entry["scores"]["Avg. pub. year"] = round(float(row["avg_year"]), 2)
         out_items.append(entry)
     out_links = [{"source_id": net.ids[i], "target_id": net.ids[j], "strength": float(c)}
-                 for i, j, c, _ in zip(*net.edges())]
+                 for i, j, c, _ in zip(*finite_edges(m))]
     k = int(m.clusters.max(initial=0))
     return {"config": {"terminology": {"item": item, "items": items, "link": link, "links": links_,
                                        "link_strength": strength, "total_link_strength": total}},
@@ -245,7 +264,8 @@ def vosviewer_json(m: Map) -> dict[str, Any]:
 
 
 def write_vosviewer(m: Map, path: str | Path) -> Path:
-    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, separators=(",", ":"), allow_nan=False),
+                          encoding="utf-8")
     return Path(path)
 
 
@@ -282,7 +302,7 @@ def _csp_hash(text: str) -> str:
 def json_for_script(obj: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&`` escaped, so no
     record text can close the element or open a comment."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # JSON.parse has no Infinity
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
@@ -300,7 +320,7 @@ def html_payload(m: Map, max_links: int = HTML_MAX_LINKS, per_node: int = 5) -> 
                  for k in shown if k in row]
         nodes.append({"id": row["id"], "label": row["label"], "x": round(row["x"], 5), "y": round(row["y"], 5),
                       "size": row["count"], "cluster": row["cluster"], "doi": row.get("doi", ""), "info": info})
-    i, j, _, w = net.edges()
+    i, j, _, w = finite_edges(m)
     chosen: set[int] = set()
     if len(w):
         order = np.argsort(-w, kind="stable")
@@ -360,7 +380,7 @@ def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 30
     fig = _figure()
     ax = fig.add_subplot()
     ax.set_axis_off()
-    i, j, _, w = net.edges()
+    i, j, _, w = finite_edges(m)
     if len(w):
         order = np.argsort(-w, kind="stable")[:max_links]
         segs = np.stack([m.xy[i[order]], m.xy[j[order]]], axis=1)
@@ -476,9 +496,21 @@ def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = F
     if extras:
         summary = {k: v for k, v in extras.items() if k != "map"}
         path = out / f"{stem}_summary.json"
-        path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=_default), encoding="utf-8")
+        path.write_text(json.dumps(_finite(summary), ensure_ascii=False, indent=1, default=_default, allow_nan=False),
+                        encoding="utf-8")
         files["summary"] = path
     return files
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (numpy's too) replaced by None (JSON ``null``)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _default(o: Any) -> Any:
