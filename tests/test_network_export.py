@@ -209,3 +209,26 @@ def test_writers_refuse_infinite_links_and_leave_out_nan_values(records, tmp_pat
     for fmt in ("graphml", "gexf", "cytoscape", "vosviewer", "html", "png"):
         with pytest.raises(ValueError, match="not finite"):
             E.export(m, tmp_path / fmt, formats=[fmt])
+
+
+def test_cited_works_unknown_to_the_store_have_no_id_as_visible_label(records, tmp_path):
+    # issue #13 item 16: 675 of 1,000 co-citation nodes were labelled with bare OpenAlex ids
+    from review.networks.build import UNKNOWN_WORK
+
+    result = N.analyse(records, "cocitation", max_nodes=300, evolution=False)
+    m = result["map"]
+    in_set = {r.id for r in records}
+    outside = [k for k, x in enumerate(m.network.ids) if x not in in_set]
+    assert outside and not any(re.fullmatch(r"W\d+", label) for label in m.network.labels)
+    assert all(m.network.labels[k] == UNKNOWN_WORK for k in outside)
+    rows = E.node_rows(m)
+    assert all(rows[k]["known"] is False for k in outside) and all("known" not in rows[k] for k in range(len(rows))
+                                                                  if k not in outside)
+    page = E.write_html(m, tmp_path / "m.html").read_text(encoding="utf-8")
+    nodes = json.loads(re.search(r'id="network-data">(.*?)</script>', page, re.S).group(1))["nodes"]
+    for k in outside:  # nothing drawn on the map; the tooltip says what it is, with the id
+        assert nodes[k]["label"] == "" and nodes[k]["tip"] == f"{UNKNOWN_WORK}: {m.network.ids[k]}"
+    refs = result["key_references"]["cited"]
+    assert all(r["label"] == UNKNOWN_WORK and r["known"] is False for r in refs if r["id"] not in in_set)
+    text = N.format_result(result, top=50)
+    assert not re.search(r"\b\d+\s+W\d+\b", text)  # the terminal names unknown works too, with the id after

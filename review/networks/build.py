@@ -73,6 +73,8 @@ from review.core.text import fold
 from review.networks.terms import extract_terms
 
 SUBJECT_FIELDS = ("topics", "keywords", "concepts")  # preference order when coverage ties
+UNKNOWN_WORK = "cited work (not in the store)"  # label of a work the store knows nothing about; ids stay out of labels
+UNTITLED_WORK = "untitled work"
 WORK_KINDS = ("citation", "coupling")  # kinds whose nodes are works of the set
 
 
@@ -304,8 +306,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 # -- node metadata -----------------------------------------------------------------------------
-def work_label(rec: Record | None, fallback: str) -> str:
-    """``Surname (year)`` as VOSviewer labels documents; the id if nothing is known."""
+def work_label(rec: Record | None, fallback: str = UNKNOWN_WORK) -> str:
+    """``Surname (year)`` as VOSviewer labels documents, else a short title; ``fallback`` if nothing is known."""
     if rec is None:
         return fallback
     surname = rec.first_author.split()[-1] if rec.first_author.split() else ""
@@ -318,8 +320,10 @@ def work_label(rec: Record | None, fallback: str) -> str:
 
 
 def work_meta(rec: Record | None, in_set: bool) -> dict[str, Any]:
+    """Per-node metadata of a work; ``known: False`` when the store knows nothing about it (writers then
+    show :data:`UNKNOWN_WORK` and the id in tooltips, not as a visible label)."""
     if rec is None:
-        return {"in_set": in_set}
+        return {"in_set": in_set, "known": False}
     return {"title": rec.title, "year": rec.year, "doi": rec.doi, "venue": rec.venue,
             "authors": ", ".join(a.name for a in rec.authors[:3]) + (" et al." if len(rec.authors) > 3 else ""),
             "cited_by_count": rec.cited_by_count, "in_set": in_set}
@@ -454,7 +458,8 @@ def _works_network(records: list[Record], kind: str, links: sp.csr_matrix, count
     by_id = {r.id: r for r in records}
 
     def describe(net: Network) -> tuple[list[str], list[dict]]:
-        return [work_label(by_id[x], x) for x in net.ids], [work_meta(by_id[x], True) for x in net.ids]
+        return ([work_label(by_id[x], UNTITLED_WORK) for x in net.ids],
+                [work_meta(by_id[x], True) for x in net.ids])
 
     return Network(kind=kind, ids=[r.id for r in records], labels=[], counts=counts, links=links,
                    strength=_empty_strength(links), docs=sp.identity(n, dtype=np.int32, format="csr"),
@@ -492,8 +497,7 @@ def _cocitation(records: list[Record], kind: str, min_count: int, lookup: Lookup
         outside = [x for x in net.ids if x not in by_id]
         found = lookup(outside) if (lookup and outside) else {}
         recs = [by_id.get(x) or found.get(x) for x in net.ids]
-        return ([work_label(r, x) if r else x for r, x in zip(recs, net.ids)],
-                [work_meta(r, x in by_id) if r else {"in_set": False} for r, x in zip(recs, net.ids)])
+        return [work_label(r) for r in recs], [work_meta(r, x in by_id) for r, x in zip(recs, net.ids)]
 
     return Network(kind=kind, ids=refs, labels=[], counts=cited[keep].astype(np.int64), links=cooccurrence(a),
                    tls=_cooccurrence_totals(a),

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from review.core.settings import NETWORK_FORMATS as FORMATS
-from review.networks.build import WORK_KINDS
+from review.networks.build import UNKNOWN_WORK, WORK_KINDS
 from review.networks.maps import Map
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22",
@@ -226,6 +226,8 @@ def _description(row: dict[str, Any], item: str) -> str:
     e = html.escape
     parts = [f"<div class='description_heading'>{e(item)}</div>",
              f"<div class='description_label'>{e(row.get('title') or row['label'])}</div>"]
+    if row.get("known") is False:
+        parts.append(f"<div class='description_text'>OpenAlex id {e(row['id'])}</div>")
     bits = [str(row[k]) for k in ("authors", "venue", "year") if row.get(k)]
     if bits:
         parts.append(f"<div class='description_text'>{e(' · '.join(bits))}</div>")
@@ -318,8 +320,11 @@ def html_payload(m: Map, max_links: int = HTML_MAX_LINKS, per_node: int = 5) -> 
                 ["Total link strength", round(row["total_link_strength"], 3)]]
         info += [[k.replace("_", " ").capitalize(), round(row[k], 1) if isinstance(row[k], float) else row[k]]
                  for k in shown if k in row]
-        nodes.append({"id": row["id"], "label": row["label"], "x": round(row["x"], 5), "y": round(row["y"], 5),
-                      "size": row["count"], "cluster": row["cluster"], "doi": row.get("doi", ""), "info": info})
+        node = {"id": row["id"], "label": row["label"], "x": round(row["x"], 5), "y": round(row["y"], 5),
+                "size": row["count"], "cluster": row["cluster"], "doi": row.get("doi", ""), "info": info}
+        if row.get("known") is False:  # no visible label; the tooltip says what it is
+            node.update(label="", tip=f"{row['label']}: {row['id']}")
+        nodes.append(node)
     i, j, _, w = finite_edges(m)
     chosen: set[int] = set()
     if len(w):
@@ -390,7 +395,8 @@ def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 30
     sizes = 10 + 250 * np.sqrt(net.counts / top)
     ax.scatter(m.xy[:, 0], m.xy[:, 1], s=sizes, c=[color(int(c)) for c in m.clusters], alpha=0.85,
                edgecolors="white", linewidths=0.5, zorder=2)
-    for k in np.argsort(-net.counts, kind="stable")[:labels]:
+    known = [k for k in np.argsort(-net.counts, kind="stable") if net.meta[k].get("known", True)]
+    for k in known[:labels]:  # a work the store knows nothing about has no visible label
         ax.annotate(_plain(net.labels[k]), m.xy[k], fontsize=7, ha="center", va="bottom", zorder=3,
                     xytext=(0, 4), textcoords="offset points")
     ax.set_title(_plain(f"{net.name} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
