@@ -232,3 +232,54 @@ def test_cited_works_unknown_to_the_store_have_no_id_as_visible_label(records, t
     assert all(r["label"] == UNKNOWN_WORK and r["known"] is False for r in refs if r["id"] not in in_set)
     text = N.format_result(result, top=50)
     assert not re.search(r"\b\d+\s+W\d+\b", text)  # the terminal names unknown works too, with the id after
+
+
+def _label_boxes(fig, ax):
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in ax.texts if t.get_text()], ax.get_window_extent(renderer), renderer
+
+
+def _disjoint(boxes):
+    return not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+def test_map_figure_labels_do_not_overlap_and_the_legend_is_below_the_map(records):
+    # issue #13 item 17: overlapping labels, a legend drawn over a cluster, 85 clusters in 12 legend colours
+    from matplotlib.colors import to_hex
+
+    m = M.make_map(N_build.build(records, "coauthorship", max_nodes=400), records)
+    k = int(m.clusters.max())
+    assert k > len(E.PALETTE) + 3  # many small clusters, as co-authorship maps have
+    fig = E.map_figure(m, labels=40)
+    ax = fig.axes[0]
+    boxes, frame, renderer = _label_boxes(fig, ax)
+    assert len(boxes) >= 10 and _disjoint(boxes)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+    legend = ax.get_legend()
+    assert legend.get_window_extent(renderer).y1 <= frame.y0 + 1  # below the map, not over it
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == len(E.PALETTE) + 1
+    n_other = k - len(E.PALETTE)
+    assert texts[-1].startswith(f"other: {n_other} smaller clusters ({int((m.clusters > len(E.PALETTE)).sum())} nodes)")
+    colours = {}
+    for points in ax.collections[1:3]:  # grey ones first, the coloured ones on top
+        for x, face in zip(points.get_offsets(), points.get_facecolors()):
+            colours[tuple(np.round(x, 9))] = to_hex(face)
+    by_node = [colours[tuple(np.round(xy, 9))] for xy in m.xy]
+    for c in range(1, k + 1):
+        members = {by_node[i] for i in np.flatnonzero(m.clusters == c)}
+        assert members == {E.PALETTE[c - 1] if c <= len(E.PALETTE) else E.OTHER_COLOR}, c
+
+
+def test_thematic_map_labels_do_not_overlap(records):
+    net = N_build.build(records, "coauthorship", max_nodes=400)
+    tm = M.thematic_map(M.make_map(net, records))
+    assert len(tm) > 25
+    fig = E.thematic_figure(tm)
+    ax = fig.axes[0]
+    boxes, frame, _ = _label_boxes(fig, ax)
+    labels = [t for t in ax.texts if t.get_text() in {c["label"] for c in tm}]
+    assert 5 <= len(labels) <= 20 and _disjoint(boxes)  # quadrant names included
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+    assert f"of the {len(tm)} clusters" in ax.get_title()

@@ -33,9 +33,11 @@ from review.core.settings import NETWORK_FORMATS as FORMATS
 from review.networks.build import UNKNOWN_WORK, WORK_KINDS
 from review.networks.maps import Map
 
+# Distinct colours for the largest clusters (1 = largest); every smaller cluster is OTHER_COLOR, and the
+# legends say so: 85 co-authorship clusters in 20 cycled colours looked like a few big ones.
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22",
-           "#393b79", "#ad494a", "#637939", "#e7ba52", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#636363",
-           "#fd8d3c", "#6baed6"]
+           "#393b79", "#ad494a", "#637939"]
+OTHER_COLOR = "#b3b3b3"
 HTML_MAX_LINKS = 5000  # links drawn in the HTML map: each node's strongest few, then the strongest overall
 TERMINOLOGY = {
     "citation": ("Document", "Documents", "Citation link", "Citation links", "Citations", "Total citation links"),
@@ -55,7 +57,14 @@ TERMINOLOGY = {
 
 
 def color(cluster: int) -> str:
-    return PALETTE[(cluster - 1) % len(PALETTE)] if cluster > 0 else "#999999"
+    """The colour of cluster ``cluster``: its own for the :data:`PALETTE` largest, else :data:`OTHER_COLOR`."""
+    return PALETTE[cluster - 1] if 0 < cluster <= len(PALETTE) else OTHER_COLOR
+
+
+def other_clusters(m: Map) -> tuple[int, int]:
+    """How many clusters share :data:`OTHER_COLOR`, and how many nodes they hold."""
+    k = int(m.clusters.max(initial=0))
+    return max(k - len(PALETTE), 0), int((m.clusters > len(PALETTE)).sum())
 
 
 # -- one table of node attributes shared by all formats ----------------------------------------------
@@ -372,13 +381,73 @@ def _plain(text: str) -> str:
 
 
 def _figure(width: float = 10, height: float = 8):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=120, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)  # a renderer to measure labels with (see _place_labels)
+    return fig
+
+
+# where a label may go, in points from its point: above, below, right, left, the diagonals, then farther out
+_OFFSETS = ((0, 4, "center", "bottom"), (0, -4, "center", "top"), (5, 0, "left", "center"),
+            (-5, 0, "right", "center"), (4, 3, "left", "bottom"), (-4, 3, "right", "bottom"),
+            (4, -3, "left", "top"), (-4, -3, "right", "top"), (0, 14, "center", "bottom"),
+            (0, -14, "center", "top"), (4, 12, "left", "bottom"), (-4, 12, "right", "bottom"),
+            (4, -12, "left", "top"), (-4, -12, "right", "top"))
+
+
+def _place_labels(fig, ax, xy: np.ndarray, texts: list[str], fontsize: float = 7, pad: float = 1.5,
+                  radius: np.ndarray | None = None, avoid: tuple = ()) -> int:
+    """Label points in the order given (most important first), each at the first place of :data:`_OFFSETS`
+    (beyond the point's marker ``radius``, in points) where it overlaps no label placed before nor an
+    artist of ``avoid``, and stays inside the axes; a label that fits nowhere is left out, as VOSviewer
+    does. Returns how many were drawn.
+
+    Measured after the layout is fixed, so the boxes are the final ones (labels are kept out of the layout).
+    """
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed = [a.get_window_extent(renderer).padded(pad) for a in avoid]
+    radius = np.zeros(len(texts)) if radius is None else np.asarray(radius, dtype=float)
+    for (x, y), text, r in zip(xy, texts, radius):
+        for dx, dy, ha, va in _OFFSETS:
+            off = (dx + r * np.sign(dx) * (0.7 if dy else 1.0), dy + r * np.sign(dy) * (0.7 if dx else 1.0))
+            t = ax.annotate(_plain(text), (x, y), xytext=off, textcoords="offset points", ha=ha, va=va,
+                            fontsize=fontsize, zorder=3, annotation_clip=False)
+            t.set_in_layout(False)
+            box = t.get_window_extent(renderer).padded(pad)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                break
+            t.remove()
+    return len(placed) - len(avoid)
+
+
+def _cluster_legend(ax, m: Map, shown: int = len(PALETTE), **where: Any) -> None:
+    """Legend of the coloured clusters, and one grey entry for all the smaller ones."""
+    k = int(m.clusters.max(initial=0))
+    handles = [ax.scatter([], [], c=color(c), s=30, label=_plain(f"{c}: {m.cluster_label(c)}"))
+               for c in range(1, min(k, shown) + 1)]
+    n_other, nodes = other_clusters(m)
+    if n_other:
+        handles.append(ax.scatter([], [], c=OTHER_COLOR, s=30, label=f"other: {n_other} smaller clusters "
+                                  f"({nodes} nodes), grey"))
+    if handles:
+        ax.legend(handles=handles, fontsize=7, frameon=False, **where)
 
 
 def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 3000) -> Path:
-    """The map as a static figure (format by suffix: .png, .svg, .pdf)."""
+    """The map as a static figure (format by suffix: .png, .svg, .pdf); see :func:`map_figure`."""
+    map_figure(m, labels, max_links).savefig(path)
+    return Path(path)
+
+
+def map_figure(m: Map, labels: int = 30, max_links: int = 3000):
+    """The map as a matplotlib Figure: nodes coloured by cluster (the largest :data:`PALETTE` ones, the
+    rest grey), at most ``labels`` labels that overlap nothing, the legend below the map."""
     from matplotlib.collections import LineCollection
 
     net = m.network
@@ -393,43 +462,56 @@ def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 30
                                          alpha=np.clip(0.1 + 0.5 * w[order] / w.max(), 0, 1), zorder=1))
     top = max(int(net.counts.max(initial=1)), 1)
     sizes = 10 + 250 * np.sqrt(net.counts / top)
-    ax.scatter(m.xy[:, 0], m.xy[:, 1], s=sizes, c=[color(int(c)) for c in m.clusters], alpha=0.85,
-               edgecolors="white", linewidths=0.5, zorder=2)
-    known = [k for k in np.argsort(-net.counts, kind="stable") if net.meta[k].get("known", True)]
-    for k in known[:labels]:  # a work the store knows nothing about has no visible label
-        ax.annotate(_plain(net.labels[k]), m.xy[k], fontsize=7, ha="center", va="bottom", zorder=3,
-                    xytext=(0, 4), textcoords="offset points")
+    grey = m.clusters > len(PALETTE)  # small clusters under the coloured ones
+    for part in (grey, ~grey):
+        ax.scatter(m.xy[part, 0], m.xy[part, 1], s=sizes[part], c=[color(int(c)) for c in m.clusters[part]],
+                   alpha=0.85, edgecolors="white", linewidths=0.5, zorder=2)
     ax.set_title(_plain(f"{net.name} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
-    handles = [ax.scatter([], [], c=color(c), s=30, label=_plain(f"{c}: {m.cluster_label(c)}"))
-               for c in range(1, min(int(m.clusters.max(initial=0)), 12) + 1)]
-    if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    # below the map, never over a cluster
+    _cluster_legend(ax, m, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2)
     ax.margins(0.05)
-    fig.savefig(path)
+    # a work the store knows nothing about has no visible label; each coloured cluster's largest node first
+    known = [int(k) for k in np.argsort(-net.counts, kind="stable") if net.meta[k].get("known", True)]
+    firsts = sorted({int(m.clusters[k]): k for k in reversed(known) if m.clusters[k] <= len(PALETTE)}.values(),
+                    key=known.index)
+    chosen = list(dict.fromkeys([*firsts, *known]))[:labels]
+    _place_labels(fig, ax, m.xy[chosen], [net.labels[k] for k in chosen], radius=np.sqrt(sizes[chosen]) / 2)
+    return fig
+
+
+def write_thematic_map(tm: list[dict[str, Any]], path: str | Path, labels: int = 20) -> Path:
+    """The thematic map as a figure file; see :func:`thematic_figure`."""
+    thematic_figure(tm, labels).savefig(path)
     return Path(path)
 
 
-def write_thematic_map(tm: list[dict[str, Any]], path: str | Path) -> Path:
-    """Centrality × density scatter of the clusters, split in quadrants at the medians."""
+def thematic_figure(tm: list[dict[str, Any]], labels: int = 20):
+    """Centrality × density scatter of the clusters, split in quadrants at the medians; the ``labels``
+    largest clusters are labelled where their labels overlap nothing."""
     fig = _figure(8, 7)
     ax = fig.add_subplot()
     c = np.array([t["centrality"] for t in tm])
     d = np.array([t["density"] for t in tm])
     s = np.array([t["size"] for t in tm])
-    ax.scatter(c, d, s=40 + 400 * np.sqrt(s / max(s.max(), 1)), c=[color(t["cluster"]) for t in tm], alpha=0.7)
-    for t in tm:
-        ax.annotate(_plain(t["label"]), (t["centrality"], t["density"]), fontsize=8, ha="center", va="center")
+    area = 40 + 400 * np.sqrt(s / max(s.max(), 1))
+    ax.scatter(c, d, s=area, c=[color(t["cluster"]) for t in tm], alpha=0.7, zorder=2)
     ax.axvline(np.median(c), color="#777777", lw=0.8, ls="--")
     ax.axhline(np.median(d), color="#777777", lw=0.8, ls="--")
-    for (x, y, ha, va, text) in ((0.99, 0.99, "right", "top", "motor themes"), (0.01, 0.99, "left", "top", "niche themes"),
-                                 (0.01, 0.01, "left", "bottom", "emerging or declining"),
-                                 (0.99, 0.01, "right", "bottom", "basic themes")):
-        ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9, color="#555555", style="italic")
+    quadrants = [ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9, color="#555555",
+                         style="italic")
+                 for x, y, ha, va, text in ((0.99, 0.99, "right", "top", "motor themes"),
+                                            (0.01, 0.99, "left", "top", "niche themes"),
+                                            (0.01, 0.01, "left", "bottom", "emerging or declining"),
+                                            (0.99, 0.01, "right", "bottom", "basic themes"))]
     ax.set_xlabel("centrality (links to other clusters)")
     ax.set_ylabel("density (internal links per node)")
-    ax.set_title("Thematic map")
-    fig.savefig(path)
-    return Path(path)
+    ax.margins(0.12)
+    order = np.argsort(-s, kind="stable")[:labels]
+    drawn = _place_labels(fig, ax, np.column_stack([c, d])[order], [tm[i]["label"] for i in order], fontsize=8,
+                          radius=np.sqrt(area[order]) / 2, avoid=quadrants)
+    note = "" if drawn == len(tm) else f" (labels: {drawn} of the {len(tm)} clusters, largest first)"
+    ax.set_title("Thematic map" + note)
+    return fig
 
 
 def write_historiograph(h: dict[str, Any], path: str | Path) -> Path:
