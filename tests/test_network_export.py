@@ -170,3 +170,116 @@ def test_html_renders_in_headless_chromium_without_network(out, tmp_path):
     img = imread(shot)[:, :, :3]
     canvas = img[:, : int(img.shape[1] * 0.7)]  # left of the side panel
     assert canvas.std() > 0.02 and len(np.unique(canvas.reshape(-1, 3), axis=0)) > 20  # something was drawn
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_never_cited_works_give_finite_weights_in_every_format(tmp_path):
+    # issue #13 item 3: a work with no citations made cosine coupling weights inf (GraphML "inf", HTML "Infinity")
+    from review.core.records import Record
+
+    recs = [Record(id="W1", title="One", year=2001, referenced_works=["a", "b", "c"], cited_by_count=0),
+            Record(id="W2", title="Two", year=2002, referenced_works=["a", "b"], cited_by_count=0),
+            Record(id="W3", title="Three", year=2003, referenced_works=["b", "c", "d"], cited_by_count=7)]
+    for kind in ("coupling", "citation"):
+        result = N.analyse(recs if kind == "coupling" else [*recs, Record(id="W4", referenced_works=["W1", "W2"])],
+                           kind, norm="cosine", evolution=False)
+        files = E.export(result["map"], tmp_path / kind, extras=result)
+        page = files["html"].read_text(encoding="utf-8")
+        payload = _strict_json(re.search(r'id="network-data">(.*?)</script>', page, re.S).group(1))
+        assert payload["links"] and all(0 < w <= 1 for _, _, w in payload["links"])
+        g = nx.read_graphml(files["graphml"])
+        assert all(0 < d["weight"] <= 1 for _, _, d in g.edges(data=True))
+        for f in ("vosviewer", "cytoscape", "summary"):
+            _strict_json(files[f].read_text(encoding="utf-8"))
+
+
+def test_writers_refuse_infinite_links_and_leave_out_nan_values(records, tmp_path):
+    net = N_build.build(records, "coupling", max_nodes=40)
+    m = M.make_map(net, records)
+    m.centrality["pagerank"][0] = np.nan
+    rows = E.node_rows(m)
+    assert "pagerank" not in rows[0] and "pagerank" in rows[1]
+    _strict_json(E.write_vosviewer(m, tmp_path / "v.json").read_text())
+    m.network.strength.data[3] = np.inf
+    for fmt in ("graphml", "gexf", "cytoscape", "vosviewer", "html", "png"):
+        with pytest.raises(ValueError, match="not finite"):
+            E.export(m, tmp_path / fmt, formats=[fmt])
+
+
+def test_cited_works_unknown_to_the_store_have_no_id_as_visible_label(records, tmp_path):
+    # issue #13 item 16: 675 of 1,000 co-citation nodes were labelled with bare OpenAlex ids
+    from review.networks.build import UNKNOWN_WORK
+
+    result = N.analyse(records, "cocitation", max_nodes=300, evolution=False)
+    m = result["map"]
+    in_set = {r.id for r in records}
+    outside = [k for k, x in enumerate(m.network.ids) if x not in in_set]
+    assert outside and not any(re.fullmatch(r"W\d+", label) for label in m.network.labels)
+    assert all(m.network.labels[k] == UNKNOWN_WORK for k in outside)
+    rows = E.node_rows(m)
+    assert all(rows[k]["known"] is False for k in outside) and all("known" not in rows[k] for k in range(len(rows))
+                                                                  if k not in outside)
+    page = E.write_html(m, tmp_path / "m.html").read_text(encoding="utf-8")
+    nodes = json.loads(re.search(r'id="network-data">(.*?)</script>', page, re.S).group(1))["nodes"]
+    for k in outside:  # nothing drawn on the map; the tooltip says what it is, with the id
+        assert nodes[k]["label"] == "" and nodes[k]["tip"] == f"{UNKNOWN_WORK}: {m.network.ids[k]}"
+    refs = result["key_references"]["cited"]
+    assert all(r["label"] == UNKNOWN_WORK and r["known"] is False for r in refs if r["id"] not in in_set)
+    text = N.format_result(result, top=50)
+    assert not re.search(r"\b\d+\s+W\d+\b", text)  # the terminal names unknown works too, with the id after
+
+
+def _label_boxes(fig, ax):
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in ax.texts if t.get_text()], ax.get_window_extent(renderer), renderer
+
+
+def _disjoint(boxes):
+    return not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+def test_map_figure_labels_do_not_overlap_and_the_legend_is_below_the_map(records):
+    # issue #13 item 17: overlapping labels, a legend drawn over a cluster, 85 clusters in 12 legend colours
+    from matplotlib.colors import to_hex
+
+    m = M.make_map(N_build.build(records, "coauthorship", max_nodes=400), records)
+    k = int(m.clusters.max())
+    assert k > len(E.PALETTE) + 3  # many small clusters, as co-authorship maps have
+    fig = E.map_figure(m, labels=40)
+    ax = fig.axes[0]
+    boxes, frame, renderer = _label_boxes(fig, ax)
+    assert len(boxes) >= 10 and _disjoint(boxes)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+    legend = ax.get_legend()
+    assert legend.get_window_extent(renderer).y1 <= frame.y0 + 1  # below the map, not over it
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == len(E.PALETTE) + 1
+    n_other = k - len(E.PALETTE)
+    assert texts[-1].startswith(f"other: {n_other} smaller clusters ({int((m.clusters > len(E.PALETTE)).sum())} nodes)")
+    colours = {}
+    for points in ax.collections[1:3]:  # grey ones first, the coloured ones on top
+        for x, face in zip(points.get_offsets(), points.get_facecolors()):
+            colours[tuple(np.round(x, 9))] = to_hex(face)
+    by_node = [colours[tuple(np.round(xy, 9))] for xy in m.xy]
+    for c in range(1, k + 1):
+        members = {by_node[i] for i in np.flatnonzero(m.clusters == c)}
+        assert members == {E.PALETTE[c - 1] if c <= len(E.PALETTE) else E.OTHER_COLOR}, c
+
+
+def test_thematic_map_labels_do_not_overlap(records):
+    net = N_build.build(records, "coauthorship", max_nodes=400)
+    tm = M.thematic_map(M.make_map(net, records))
+    assert len(tm) > 25
+    fig = E.thematic_figure(tm)
+    ax = fig.axes[0]
+    boxes, frame, _ = _label_boxes(fig, ax)
+    labels = [t for t in ax.texts if t.get_text() in {c["label"] for c in tm}]
+    assert 5 <= len(labels) <= 20 and _disjoint(boxes)  # quadrant names included
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+    assert f"of the {len(tm)} clusters" in ax.get_title()

@@ -64,6 +64,39 @@ def test_coupling_of_the_tiny_example():
     assert sorted(strict.ids) == ["W1", "W2", "W3"] and strict.n_links == 2
 
 
+# issue #13 item 3: cosine and Jaccard sizes are each node's set, not OpenAlex's global cited_by_count
+# W1 cites {a, b, c} and is cited 100 times; W2 cites {a, b} and was never cited: they share 2 of 3 and 2 of 2.
+PAIR = [Record(id="W1", referenced_works=["a", "b", "c"], cited_by_count=100),
+        Record(id="W2", referenced_works=["a", "b"], cited_by_count=0)]
+
+
+@pytest.mark.parametrize("norm, want", [("jaccard", 2 / (3 + 2 - 2)), ("cosine", 2 / (3 * 2) ** 0.5),
+                                        ("association", 2 * 4 / (2 * 2)), ("none", 2)])
+def test_coupling_sizes_are_each_works_references(norm, want):
+    net = N.build(PAIR, "coupling", norm=norm, max_nodes=None)
+    assert edge_map(net, normalised=True) == {frozenset(("W1", "W2")): pytest.approx(want, rel=1e-12)}
+    assert dict(zip(net.ids, net.counts.tolist())) == {"W1": 100, "W2": 0}  # node size stays the citations
+
+
+# W1 → W2, W3 → W1, W3 → W2, W4 → W1, W2 → W1 (mutual with W1 → W2: one link). W4 and W3 are never cited.
+# Citation links within the set: W1 {W2, W3, W4} 3, W2 {W1, W3} 2, W3 {W1, W2} 2, W4 {W1} 1.
+CITES = [Record(id="W1", referenced_works=["W2"]), Record(id="W2", referenced_works=["W1"]),
+         Record(id="W3", referenced_works=["W1", "W2"]), Record(id="W4", referenced_works=["W1"])]
+
+
+@pytest.mark.parametrize("norm, want", [
+    ("cosine", {"W1W2": 1 / 6 ** 0.5, "W1W3": 1 / 6 ** 0.5, "W2W3": 1 / 2, "W1W4": 1 / 3 ** 0.5}),
+    ("jaccard", {"W1W2": 1 / 4, "W1W3": 1 / 4, "W2W3": 1 / 3, "W1W4": 1 / 3}),
+    ("association", {"W1W2": 8 / 6, "W1W3": 8 / 6, "W2W3": 8 / 4, "W1W4": 8 / 3})])
+def test_citation_sizes_are_each_works_citation_links(norm, want):
+    net = N.build(CITES, "citation", norm=norm, max_nodes=None)
+    i, j, _, s = net.edges()
+    got = {"".join(sorted((net.ids[a], net.ids[b]))): float(v) for a, b, v in zip(i, j, s)}
+    assert set(got) == set(want) | {"W1W2"} and net.n_links == 5  # both directions of the mutual pair kept
+    assert got == pytest.approx(want, rel=1e-12) and np.isfinite(s).all()
+    assert dict(zip(net.ids, net.counts.tolist())) == {"W1": 3, "W2": 2, "W3": 0, "W4": 0}  # local citations
+
+
 def test_cooccurrence_equals_dense_product():
     rng = np.random.default_rng(3)
     b = sp.random(60, 40, density=0.15, random_state=rng, format="csr")
@@ -264,3 +297,29 @@ def test_fixture_datasets_file_matches(records):
     with open(DATA / "datasets.csv", newline="") as fh:
         ds = {row["openalex_id"]: row["dataset"] for row in csv.DictReader(fh)}
     assert set(ds) == {r.id for r in records}
+
+
+def test_terms_keywords_and_topics_write_their_own_files_not_the_concept_map(review_store, tmp_path, capsys):
+    # issue #13 item 2: `review network terms` wrote concepts.*, so the report showed one picture twice
+    from review.ui.cli import main
+    from review.writers import report
+
+    store, _ = review_store
+    out = tmp_path / "maps"
+    (tmp_path / "figs.toml").write_text(PROTOCOL.format(store=tmp_path / "r.sqlite").replace(
+        '"html"]', '"html", "png"]'))
+    args = ["--protocol", str(tmp_path / "figs.toml"), "--max-nodes", "60", "--out", str(out), "--quiet"]
+    assert main(["network", "concepts", *args]) == 0
+    concept_map = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "concepts.png" in concept_map and "concepts.graphml" in concept_map
+    assert main(["network", "terms", *args]) == 0
+    capsys.readouterr()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name.startswith("concepts")} == concept_map
+    for suffix in (".graphml", ".html", ".png", "_summary.json"):
+        assert (out / f"terms{suffix}").is_file()
+    files = store.artifact("network:terms")["files"]
+    assert all(Path(f).name.startswith("terms") for f in files.values())
+    assert "<title>Networks &lt;test&gt; — terms</title>" in (out / "terms.html").read_text(encoding="utf-8")
+    section = report.section_maps(store, out, tmp_path)
+    images = [m for m in section.split('src="')[1:]]
+    assert len(images) >= 4 and len(set(images)) == len(images)  # each picture shown once

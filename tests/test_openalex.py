@@ -156,7 +156,7 @@ def test_backward_snowball_looks_up_100_ids_per_request(server, works, tmp_path)
     by_id = {short(w["id"]): w for w in works}
     wanted = {short(r) for s in seeds for r in by_id[s]["referenced_works"]} - in_store
     m = len(wanted)
-    r = snowball(store, seeds=seeds, forward=False, client=client(server), progress=False)
+    r = snowball(store, seeds=seeds, forward=False, client=client(server), progress=False, label_cited=False)
     assert r["requests"] == len(server.requests) == math.ceil(m / 100) and m > 1000
     assert all(len(params_of(p)["filter"].split("|")) <= 100 for p in server.requests)
     found = wanted & set(by_id)
@@ -182,7 +182,8 @@ def test_forward_snowball_batches_seeds_and_pages(server, works, tmp_path):
         expected_requests += max(1, math.ceil(n_citing / per_page))
     citing_new = {short(w["id"]) for w in works
                   if {f"https://openalex.org/{s}" for s in seeds} & set(w["referenced_works"])} - in_store
-    r = snowball(store, seeds=seeds, backward=False, client=client(server, per_page=per_page), progress=False)
+    r = snowball(store, seeds=seeds, backward=False, client=client(server, per_page=per_page), progress=False,
+                 label_cited=False)
     assert len(seeds) > 100 and r["requests"] == len(server.requests) == expected_requests
     assert set(store.record_ids()) - in_store == citing_new and r["forward"] == len(citing_new) > 0
     assert all(params_of(p)["filter"].startswith("cites:") for p in server.requests)
@@ -414,3 +415,65 @@ def test_secrets_never_written_or_logged(server, tmp_path, monkeypatch, caplog, 
     for secret in (KEY, MAIL, MAIL.replace("@", "%40")):  # … and never written or logged
         assert not any(secret in t for t in texts)
         assert not any(secret.encode() in p.read_bytes() for p in files)
+
+
+# -- labels of cited works (issue #13 item 16) --------------------------------------------------------
+def test_cited_works_are_labelled_in_batches_and_stay_out_of_the_review(server, works, tmp_path):
+    from review.core.queries import counts, pool_ids, store_lookup
+    from review.networks.build import UNKNOWN_WORK, build
+    from review.sources.openalex import LABEL_SELECT
+    from review.stages.search import label_cited_works
+
+    store = seeded_store(server, tmp_path)
+    by_id = {short(w["id"]): w for w in works}
+    in_store = set(store.record_ids())
+    cited = {}
+    for s in in_store:
+        for ref in set(by_id[s]["referenced_works"]):
+            cited[short(ref)] = cited.get(short(ref), 0) + 1
+    wanted = {x for x, n in cited.items() if n >= 2} - in_store
+    found = wanted & set(by_id)
+    assert len(wanted) > 300 and 10 < len(found) < len(wanted)
+    before = (store.count_records(), counts(store), pool_ids(store), store.record_ids(unique=True))
+
+    r = label_cited_works(store, client(server), progress=False)
+    assert r == {"cited": len(wanted), "labelled": len(found), "not_found": len(wanted) - len(found),
+                 "requests": math.ceil(len(wanted) / 100)}
+    assert len(server.requests) == r["requests"]
+    asked = [params_of(p) for p in server.requests]
+    assert all(p["select"] == ",".join(LABEL_SELECT) for p in asked)
+    ids = [x for p in asked for x in p["filter"].removeprefix("ids.openalex:").split("|")]
+    assert all(p["filter"].startswith("ids.openalex:") for p in asked) and sorted(ids) == sorted(wanted)
+    assert all(len(p["filter"].split("|")) <= 100 for p in asked)
+    kept = store.cited_works(found)
+    some = sorted(found)[0]
+    w = by_id[some]
+    assert kept[some]["title"] == w["title"] and kept[some]["year"] == w["publication_year"]
+    assert kept[some]["authors"][0] == w["authorships"][0]["author"]["display_name"]
+    # not records of the review: nothing that dedup, screening or PRISMA read has changed
+    assert (store.count_records(), counts(store), pool_ids(store), store.record_ids(unique=True)) == before
+    assert not (set(store.record_ids()) & wanted)
+    server.reset()
+    assert label_cited_works(store, client(server), progress=False)["requests"] == 0 and server.requests == []
+
+    # offline (no server involved): co-citation labels from what the store knows, ids kept out of labels
+    records = [store.record(i) for i in sorted(in_store)]
+    net = build(records, "cocitation", max_nodes=None, lookup=store_lookup(store))
+    labels = dict(zip(net.ids, net.labels))
+    surname = w["authorships"][0]["author"]["display_name"].split()[-1]
+    assert labels[some] == f"{surname} ({w['publication_year']})"  # cited twice or more: a node
+    shown_found = [x for x in net.ids if x in found]
+    assert shown_found and all(labels[x] != UNKNOWN_WORK for x in shown_found)
+    unknown = [x for x in net.ids if x not in found and x not in in_store]
+    assert unknown and all(labels[x] == UNKNOWN_WORK for x in unknown)
+    assert not any(re.search(r"\bW\d{5,}\b", label) for label in net.labels)
+
+
+def test_stage_labels_cited_works_once_after_searches_and_snowball(server, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    out = run(store, loads(PROTO), progress=False, client=client(server))
+    labelled = out["cited_works"]
+    assert labelled["cited"] > 0 and labelled["requests"] == math.ceil(labelled["cited"] / 100)
+    assert "cited_works" not in out["snowball"]  # looked up once, after the snowball's records are in
+    assert [r["kind"] for r in store.runs()] == ["search", "snowball", "labels"]
+    assert len(store.cited_work_ids()) == labelled["cited"]

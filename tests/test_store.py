@@ -113,3 +113,23 @@ def test_artifacts(tmp_path):
     s.put_artifact("network:cocitation", {"nodes": 4})
     assert s.artifact("network:cocitation") == {"nodes": 4}
     assert s.artifact("missing") is None
+
+
+def test_a_version_1_store_gains_the_cited_works_table_and_keeps_its_data(tmp_path):
+    from review.core.records import Record
+
+    p = tmp_path / "old.sqlite"
+    with Store(p) as s:
+        s.add_records([Record(id="W1", title="Kept")])
+    c = sqlite3.connect(p)  # as version 1 wrote it: no cited_works table
+    c.execute("DROP TABLE cited_works")
+    c.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    c.commit()
+    c.close()
+    with Store(p) as s:
+        assert s.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert s.record("W1").title == "Kept" and s.cited_works() == {}
+        s.put_cited_works({"W9": {"title": "Cited", "year": 1996, "authors": ["Elinor Ostrom"]}, "W8": None})
+    with Store(p) as s:
+        assert s.cited_works() == {"W9": {"title": "Cited", "year": 1996, "authors": ["Elinor Ostrom"]}}
+        assert s.cited_work_ids() == {"W8", "W9"} and s.count_records() == 1

@@ -16,7 +16,7 @@
   links.forEach(function (l) { maxW = Math.max(maxW, l[2]); });
   nodes.forEach(function (n) { maxSize = Math.max(maxSize, n.size); });
   maxW = maxW || 1; maxSize = maxSize || 1;
-  nodes.forEach(function (n) { n.r = 3 + 11 * Math.sqrt(n.size / maxSize); n.lower = String(n.label).toLowerCase(); });
+  nodes.forEach(function (n) { n.r = 3 + 11 * Math.sqrt(n.size / maxSize); n.lower = String(n.label || n.tip || "").toLowerCase(); });
   var bySizeDesc = nodes.map(function (n, k) { return k; }).sort(function (a, b) { return nodes[b].size - nodes[a].size; });
   var view = { scale: 1, x: 0, y: 0 }, dpr = window.devicePixelRatio || 1;
   var hover = -1, selected = -1, onlyCluster = 0, query = "";
@@ -62,7 +62,7 @@
     var boxes = [];
     bySizeDesc.forEach(function (k) {
       var n = nodes[k];
-      if (!shown(k) || (focus >= 0 && !near[k]) || (query && n.lower.indexOf(query) < 0)) return;
+      if (!n.label || !shown(k) || (focus >= 0 && !near[k]) || (query && n.lower.indexOf(query) < 0)) return;
       var size = Math.round(9 + 7 * Math.sqrt(n.size / maxSize));
       ctx.font = size + "px system-ui, sans-serif";
       var tw = ctx.measureText(n.label).width, x = sx(n) - tw / 2, y = sy(n) + n.r * Math.sqrt(view.scale / 300) + size;
@@ -93,7 +93,7 @@
     details.textContent = "";
     if (k < 0) return;
     var n = nodes[k], h = document.createElement("h2"), table = document.createElement("table");
-    h.textContent = n.label;
+    h.textContent = n.label || n.tip || n.id;
     details.appendChild(h);
     var rows = [["Id", n.id], ["Cluster", n.cluster + ": " + ((clusters[n.cluster - 1] || {}).label || "")]].concat(n.info);
     rows.forEach(function (r) { var tr = document.createElement("tr"); cell(tr, r[0]); cell(tr, String(r[1])); table.appendChild(tr); });
@@ -143,7 +143,7 @@
     var k = nodeAt(px, py);
     if (k !== hover) { hover = k; draw(); }
     if (k >= 0) {
-      tip.textContent = nodes[k].label; tip.hidden = false;
+      tip.textContent = nodes[k].label || nodes[k].tip || nodes[k].id; tip.hidden = false;
       tip.style.left = (px + 12) + "px"; tip.style.top = (py + 12) + "px";
     } else { tip.hidden = true; }
   });

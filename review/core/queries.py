@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from review.core.errors import NetworkError, ScreeningError
-from review.core.records import Record
+from review.core.records import Author, Record
 from review.core.store import Store
 
 DECISIONS = ("include", "exclude", "maybe")
@@ -88,10 +88,22 @@ def select_records(store, ids: Iterable[str] | None = None, included: str | None
 
 
 def store_lookup(store) -> Lookup:
-    """A :data:`Lookup` that finds records by id in ``store`` (to label references outside the set)."""
+    """A :data:`Lookup` of what ``store`` knows about works outside a set: its records, else the
+    cited works it keeps (see :meth:`Store.cited_works`) as light records (title, authors, year)."""
     def lookup(ids: list[str]) -> dict[str, Record]:
-        return {r.id: r for r in store.records(ids=ids)}
+        found = {r.id: r for r in store.records(ids=ids)}
+        rest = [i for i in ids if i not in found]
+        if rest:
+            found.update({i: cited_record(i, d) for i, d in store.cited_works(rest).items()})
+        return found
     return lookup
+
+
+def cited_record(work_id: str, data: dict[str, Any]) -> Record:
+    """A :class:`Record` (not stored as one) from a cited work's light metadata."""
+    return Record(id=work_id, openalex_id=work_id, title=data.get("title") or "", year=data.get("year"),
+                  authors=[Author(n) for n in data.get("authors") or []], venue=data.get("venue") or "",
+                  doi=data.get("doi"), cited_by_count=data.get("cited_by_count"))
 
 
 # -- selections -------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ stage. Tables:
 - ``fulltexts``: full texts the user added (path, extracted text).
 - ``definitions``: definitional sentences extracted from records.
 - ``artifacts``: named JSON results of later stages (clusters, networks, ...).
+- ``cited_works``: what OpenAlex said about works the records cite (title, authors,
+  year), to label them in maps. They are not records of the review: dedup, screening
+  and PRISMA never see them.
 
 Secrets (API key, e-mail) are never passed to this module.
 """
@@ -35,7 +38,7 @@ from typing import Any, Iterable, Iterator
 from review.core.errors import StoreError
 from review.core.records import Record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: cited_works (a version-1 store gains the table when opened)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,6 +117,11 @@ CREATE TABLE IF NOT EXISTS definitions (
     run_id INTEGER, ts TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS artifacts (
     name TEXT PRIMARY KEY, kind TEXT, data TEXT NOT NULL, protocol_hash TEXT, ts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cited_works (
+    id TEXT PRIMARY KEY,             -- OpenAlex id (W...) of a cited work, never a row of records
+    found INTEGER NOT NULL,          -- 0: looked up, OpenAlex did not return it
+    data TEXT,                       -- JSON: title, year, authors, venue, doi, cited_by_count
+    ts TEXT NOT NULL);
 """
 
 
@@ -162,7 +170,7 @@ class Store:
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.OperationalError:
             pass  # new file: no meta table yet
-        if row is not None and int(row[0]) != SCHEMA_VERSION:
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema version {row[0]}, this version of review reads version "
                 f"{SCHEMA_VERSION}. Open it with the matching version of review, or start a new store."
@@ -174,6 +182,8 @@ class Store:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('created_at', ?)",
                 (str(SCHEMA_VERSION), now()),
             )
+            if row is not None and int(row[0]) < SCHEMA_VERSION:  # migrated: SCHEMA added the new tables
+                self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.conn.close()
@@ -448,6 +458,30 @@ class Store:
         rows = self.conn.execute("SELECT name, data FROM artifacts WHERE substr(name, 1, ?) = ? ORDER BY ts, name",
                                  (len(prefix), prefix)).fetchall()
         return [(r[0], json.loads(r[1]) if r[1] else None) for r in rows]
+
+    # -- cited works (labels for maps; not records) -----------------------------------------------
+    def put_cited_works(self, works: dict[str, dict[str, Any] | None]) -> None:
+        """Keep what OpenAlex said about cited works: ``{id: light metadata}``, None for an id it did not return."""
+        ts = now()
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO cited_works(id, found, data, ts) VALUES (?,?,?,?)",
+                                  [(k, int(v is not None), _dumps(v), ts) for k, v in works.items()])
+
+    def cited_works(self, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``{id: metadata}`` of the cited works OpenAlex returned (all of them, or those among ``ids``)."""
+        if ids is None:
+            rows = self.conn.execute("SELECT id, data FROM cited_works WHERE found=1").fetchall()
+        else:
+            ids, rows = list(ids), []
+            for a in range(0, len(ids), 500):
+                chunk = ids[a:a + 500]
+                rows += self.conn.execute(f"SELECT id, data FROM cited_works WHERE found=1 AND id IN "
+                                          f"({','.join('?' * len(chunk))})", chunk).fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def cited_work_ids(self) -> set[str]:
+        """Ids of every cited work already looked up, found or not."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM cited_works")}
 
     # -- protocols and runs -------------------------------------------------------------------
     def protocol(self, hash_: str) -> sqlite3.Row | None:

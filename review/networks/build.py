@@ -31,10 +31,27 @@ kept (as VOSviewer's "number of items to select").
 Normalisation of link weights (van Eck & Waltman 2009; VOSviewer):
 
 - ``association``: ``a_ij · 2m / (k_i k_j)``, ``k_i`` the total link strength of
-  node ``i`` and ``2m = Σ k_i`` (VOSviewer's association strength).
-- ``cosine``: ``a_ij / sqrt(s_i s_j)``, ``s_i`` the occurrences of node ``i``.
+  node ``i`` and ``2m = Σ k_i`` (VOSviewer's association strength; van Eck & Waltman
+  2009 allow the total co-occurrences of an item for its size).
+- ``cosine``: ``a_ij / sqrt(s_i s_j)`` (Salton's cosine).
 - ``jaccard``: ``a_ij / (s_i + s_j − a_ij)``.
 - ``none``: raw counts.
+
+``s_i`` (:attr:`Network.sizes`) is the size of node ``i``'s set in the set-theoretic
+sense, so that ``a_ij ≤ min(s_i, s_j)`` and both measures stay within [0, 1]:
+
+========================  ==========================================================
+kind                      ``s_i``
+========================  ==========================================================
+``cocitation``            works of the set citing the reference
+``coupling``              references of the work (all of them, shared or not)
+``citation``              citation links of the work within the set (citing or cited)
+co-authorship kinds       works of the author, institution or country
+subject kinds             works carrying the subject or term
+========================  ==========================================================
+
+A node's displayed size (:attr:`Network.counts`) may be something else: global citations
+for ``coupling``, local citations for ``citation`` (as VOSviewer shows them).
 """
 from __future__ import annotations
 
@@ -56,6 +73,8 @@ from review.core.text import fold
 from review.networks.terms import extract_terms
 
 SUBJECT_FIELDS = ("topics", "keywords", "concepts")  # preference order when coverage ties
+UNKNOWN_WORK = "cited work (not in the store)"  # label of a work the store knows nothing about; ids stay out of labels
+UNTITLED_WORK = "untitled work"
 WORK_KINDS = ("citation", "coupling")  # kinds whose nodes are works of the set
 
 
@@ -73,7 +92,9 @@ class Network:
     ids, labels : list of str
         Node ids (record ids, author ids, subject names, ...) and display labels.
     counts : ndarray
-        Occurrences per node (``count_name`` says what is counted).
+        Occurrences per node (``count_name`` says what is counted); the node size of maps.
+    sizes : ndarray or None
+        ``s_i`` of the cosine and Jaccard measures (see the module docstring); None: ``counts``.
     links : csr_matrix
         Raw link counts. Undirected kinds: strictly upper triangular. ``citation``:
         ``links[i, j] = 1`` if node ``i`` cites node ``j``.
@@ -87,7 +108,8 @@ class Network:
     meta : list of dict
         Per node: ``title``, ``year``, ``doi``, ``in_set`` where known.
     info : dict
-        Parameters and sizes: ``min_count``, ``field``, ``nodes_before_selection``, ...
+        Parameters and sizes: ``name`` (the kind asked for: ``terms`` builds a ``concepts`` network),
+        ``min_count``, ``field``, ``nodes_before_selection``, ...
     """
 
     kind: str
@@ -105,12 +127,18 @@ class Network:
     info: dict[str, Any] = field(default_factory=dict)
     # total link strength when known from the incidence (cheaper than summing a large link matrix)
     tls: np.ndarray | None = field(default=None, repr=False, compare=False)
+    sizes: np.ndarray | None = field(default=None, repr=False, compare=False)
     # fills labels and meta once the nodes are chosen (so only kept nodes are looked up)
     describe: Callable[["Network"], tuple[list[str], list[dict[str, Any]]]] | None = field(
         default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def name(self) -> str:
+        """The kind asked for (``terms``, ``keywords``, ...), else :attr:`kind`: names files and titles."""
+        return str(self.info.get("name") or self.kind)
 
     @property
     def n_links(self) -> int:
@@ -126,6 +154,10 @@ class Network:
         if self.tls is None:
             self.tls = _row_col_sums(self.links)
         return self.tls
+
+    def node_sizes(self) -> np.ndarray:
+        """``s_i`` of the cosine and Jaccard measures: :attr:`sizes`, else :attr:`counts`."""
+        return self.counts if self.sizes is None else self.sizes
 
     def degree(self) -> np.ndarray:
         """Number of linked nodes per node (VOSviewer's "links")."""
@@ -236,8 +268,9 @@ def normalize(links: sp.csr_matrix, occurrences: np.ndarray, method: str = "asso
               total: np.ndarray | None = None) -> sp.csr_matrix:
     """Normalised link strengths of strictly upper-triangular raw counts (see the module docstring).
 
-    ``total``: each node's total link strength, if known. The result has the sparsity structure
-    of ``links``.
+    ``occurrences``: each node's ``s_i`` (cosine, Jaccard); ``total``: each node's total link
+    strength, if known. The result has the sparsity structure of ``links``; a link whose
+    denominator is not positive (sizes inconsistent with the links) gets 0, never inf or NaN.
     """
     if method not in NORMS:
         raise NetworkError(f"unknown normalisation {method!r}; use one of {', '.join(NORMS)}")
@@ -259,17 +292,22 @@ def normalize(links: sp.csr_matrix, occurrences: np.ndarray, method: str = "asso
         if method == "association":
             s[lo:hi] = v * col[c] * row[rows]
         elif method == "cosine":
-            s[lo:hi] = v / np.sqrt(occ[rows] * occ[c])
+            s[lo:hi] = _ratio(v, np.sqrt(occ[rows] * occ[c]))
         elif method == "jaccard":
-            s[lo:hi] = v / (occ[rows] + occ[c] - v)
+            s[lo:hi] = _ratio(v, occ[rows] + occ[c] - v)
         else:
             s[lo:hi] = v
     return sp.csr_matrix((s, links.indices.copy(), links.indptr.copy()), shape=links.shape)
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, 0 where ``den`` is not positive."""
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
 # -- node metadata -----------------------------------------------------------------------------
-def work_label(rec: Record | None, fallback: str) -> str:
-    """``Surname (year)`` as VOSviewer labels documents; the id if nothing is known."""
+def work_label(rec: Record | None, fallback: str = UNKNOWN_WORK) -> str:
+    """``Surname (year)`` as VOSviewer labels documents, else a short title; ``fallback`` if nothing is known."""
     if rec is None:
         return fallback
     surname = rec.first_author.split()[-1] if rec.first_author.split() else ""
@@ -282,8 +320,10 @@ def work_label(rec: Record | None, fallback: str) -> str:
 
 
 def work_meta(rec: Record | None, in_set: bool) -> dict[str, Any]:
+    """Per-node metadata of a work; ``known: False`` when the store knows nothing about it (writers then
+    show :data:`UNKNOWN_WORK` and the id in tooltips, not as a visible label)."""
     if rec is None:
-        return {"in_set": in_set}
+        return {"in_set": in_set, "known": False}
     return {"title": rec.title, "year": rec.year, "doi": rec.doi, "venue": rec.venue,
             "authors": ", ".join(a.name for a in rec.authors[:3]) + (" et al." if len(rec.authors) > 3 else ""),
             "cited_by_count": rec.cited_by_count, "in_set": in_set}
@@ -321,6 +361,7 @@ def build(records: Sequence[Record], kind: str, *, min_count: int | None = None,
     if max_nodes is not None and max_nodes < 2:
         raise NetworkError(f"max_nodes must be 2 or more (or None for all), got {max_nodes}")
     records = list(records)
+    name = kind  # the kind asked for: names the files (``terms.png``, not the concept map's ``concepts.png``)
     if kind in ("topics", "keywords", "terms"):
         kind, field = "concepts", kind
     builder = {"citation": _citation, "cocitation": _cocitation, "coupling": _coupling,
@@ -330,7 +371,7 @@ def build(records: Sequence[Record], kind: str, *, min_count: int | None = None,
     net = builder(records, kind=kind, min_count=min_count or default, lookup=lookup, field=field,
                   max_authors=max_authors)
     net.info.setdefault("min_count", min_count or default)
-    net.info["records"] = len(records)
+    net.info.update(name=name, records=len(records))
     net = _drop_isolates(net)
     net.info["nodes_before_selection"] = len(net)
     if max_nodes is not None and len(net) > max_nodes:
@@ -347,11 +388,11 @@ def renormalize(net: Network, norm: str) -> Network:
     if net.directed:
         und = _strict_upper((net.links + net.links.T).tocsr())
         und.data[:] = 1
-        s = normalize(und, net.counts, norm)
+        s = normalize(und, net.node_sizes(), norm)
         s = s + s.T  # strength of i→j is the undirected strength of {i, j}
         net.strength = net.links.multiply(s).tocsr() if net.links.nnz else net.links.astype(np.float64)
     else:
-        net.strength = normalize(net.links, net.counts, norm, total=net.total_link_strength())
+        net.strength = normalize(net.links, net.node_sizes(), norm, total=net.total_link_strength())
     return net
 
 
@@ -365,7 +406,8 @@ def subnetwork(net: Network, nodes: np.ndarray) -> Network:
                    labels=[net.labels[i] for i in idx] if described else [], counts=net.counts[idx], links=links,
                    strength=strength, docs=net.docs[:, idx].tocsr(), works=net.works,
                    meta=[net.meta[i] for i in idx] if described else [], directed=net.directed, norm=net.norm,
-                   count_name=net.count_name, info=dict(net.info), describe=net.describe)
+                   count_name=net.count_name, info=dict(net.info), describe=net.describe,
+                   sizes=None if net.sizes is None else net.sizes[idx])
 
 
 def _keep_items(b: sp.csr_matrix, occurrences: np.ndarray, min_count: int) -> tuple[np.ndarray, int]:
@@ -403,7 +445,7 @@ def _drop_isolates(net: Network) -> Network:
                    else [], counts=net.counts[keep], links=links, strength=_empty_strength(links),
                    docs=net.docs[:, keep].tocsr(), works=net.works, meta=[net.meta[i] for i in keep] if described
                    else [], directed=net.directed, norm=net.norm, count_name=net.count_name, info=dict(net.info),
-                   describe=net.describe)
+                   describe=net.describe, sizes=None if net.sizes is None else net.sizes[keep])
 
 
 def _empty_strength(links: sp.csr_matrix) -> sp.csr_matrix:
@@ -411,17 +453,18 @@ def _empty_strength(links: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _works_network(records: list[Record], kind: str, links: sp.csr_matrix, counts: np.ndarray,
-                   count_name: str, directed: bool, info: dict) -> Network:
+                   count_name: str, directed: bool, info: dict, sizes: np.ndarray) -> Network:
     n = len(records)
     by_id = {r.id: r for r in records}
 
     def describe(net: Network) -> tuple[list[str], list[dict]]:
-        return [work_label(by_id[x], x) for x in net.ids], [work_meta(by_id[x], True) for x in net.ids]
+        return ([work_label(by_id[x], UNTITLED_WORK) for x in net.ids],
+                [work_meta(by_id[x], True) for x in net.ids])
 
     return Network(kind=kind, ids=[r.id for r in records], labels=[], counts=counts, links=links,
                    strength=_empty_strength(links), docs=sp.identity(n, dtype=np.int32, format="csr"),
                    works=[r.id for r in records], meta=[], directed=directed, count_name=count_name, info=info,
-                   describe=describe)
+                   describe=describe, sizes=sizes)
 
 
 def _citation(records: list[Record], kind: str, **_: Any) -> Network:
@@ -432,7 +475,10 @@ def _citation(records: list[Record], kind: str, **_: Any) -> Network:
     cols = np.array([pos[x] for x in items], dtype=np.int64)
     links = sp.csr_matrix((b.data, cols[b.indices], b.indptr), shape=(len(records), len(records)))
     local = np.asarray(links.sum(0)).ravel().astype(np.int64)
-    return _works_network(records, kind, links, local, "Local citations", True, {})
+    und = _strict_upper((links + links.T).tocsr())  # a mutual citation is one link
+    und.data[:] = 1
+    links_per_work = _row_col_sums(und).astype(np.int64)
+    return _works_network(records, kind, links, local, "Local citations", True, {}, sizes=links_per_work)
 
 
 def _reference_incidence(records: list[Record]) -> tuple[sp.csr_matrix, list[str]]:
@@ -451,8 +497,7 @@ def _cocitation(records: list[Record], kind: str, min_count: int, lookup: Lookup
         outside = [x for x in net.ids if x not in by_id]
         found = lookup(outside) if (lookup and outside) else {}
         recs = [by_id.get(x) or found.get(x) for x in net.ids]
-        return ([work_label(r, x) if r else x for r, x in zip(recs, net.ids)],
-                [work_meta(r, x in by_id) if r else {"in_set": False} for r, x in zip(recs, net.ids)])
+        return [work_label(r) for r in recs], [work_meta(r, x in by_id) for r, x in zip(recs, net.ids)]
 
     return Network(kind=kind, ids=refs, labels=[], counts=cited[keep].astype(np.int64), links=cooccurrence(a),
                    tls=_cooccurrence_totals(a),
@@ -470,7 +515,8 @@ def _coupling(records: list[Record], kind: str, min_count: int, **_: Any) -> Net
         links.data[links.data < min_count] = 0
         links.eliminate_zeros()
     counts = np.array([r.cited_by_count or 0 for r in records], dtype=np.int64)
-    net = _works_network(records, kind, links, counts, "Citations", False, {})
+    n_refs = np.diff(a.indptr).astype(np.int64)  # each work's references: its set in the cosine / Jaccard sense
+    net = _works_network(records, kind, links, counts, "Citations", False, {}, sizes=n_refs)
     net.info["references"] = int(np.diff(a.indptr).sum())
     return net
 

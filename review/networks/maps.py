@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from review.core.queries import Lookup
 from review.core.records import Record
-from review.networks.build import WORK_KINDS, Network, build, incidence, work_label
+from review.networks.build import UNTITLED_WORK, WORK_KINDS, Network, build, incidence, work_label
 from review.networks.terms import extract_terms
 
 LAYOUT_MAX_NODES = 2000  # nodes laid out by the dense force model; the rest are placed beside a neighbour
@@ -291,8 +291,8 @@ def key_references(records: Sequence[Record], lookup: Lookup | None = None, top:
 
     Returns ``{"cited": [...], "local": [...]}``: the references cited by most works of the set
     (inside or outside it), and the works of the set cited most by the set itself (local
-    citations). Each entry has its label (metadata from the set or ``lookup``; else the id),
-    and its cluster where known: from a co-citation map (``cocitation``), or the cluster most of
+    citations). Each entry has its id and label (metadata from the set or ``lookup``; else
+    :data:`~review.networks.build.UNKNOWN_WORK` and ``known: False``), and its cluster where known: from a co-citation map (``cocitation``), or the cluster most of
     its citing works belong to in a map of works (``works_map``, e.g. coupling).
     """
     records = list(records)
@@ -312,8 +312,10 @@ def key_references(records: Sequence[Record], lookup: Lookup | None = None, top:
     def entry(j: int) -> dict[str, Any]:
         rid = refs[j]
         rec = by_id.get(rid) or found.get(rid)
-        d: dict[str, Any] = {"id": rid, "label": work_label(rec, rid), "citations": int(cited[j]),
+        d: dict[str, Any] = {"id": rid, "label": work_label(rec), "citations": int(cited[j]),
                              "in_set": bool(in_set[j])}
+        if rec is None:
+            d["known"] = False
         if rec is not None:
             d.update({k: v for k, v in (("title", rec.title), ("year", rec.year), ("doi", rec.doi),
                                         ("cited_by_count", rec.cited_by_count)) if v})
@@ -372,7 +374,7 @@ def historiograph(records: Sequence[Record], top: int = 30, components: int = 3)
     chosen = sorted(local, key=lambda x: (-local[x], x))[:top]
     chosen = list(dict.fromkeys([*chosen, *[x for p in paths for x in p]]))
     keep = set(chosen)
-    nodes = sorted(({"id": x, "label": work_label(by_id[x], x), "year": by_id[x].year, "title": by_id[x].title,
+    nodes = sorted(({"id": x, "label": work_label(by_id[x], UNTITLED_WORK), "year": by_id[x].year, "title": by_id[x].title,
                      "local_citations": int(local.get(x, 0))} for x in chosen),
                    key=lambda d: (d["year"] or 0, d["id"]))
     links = [[u, v] for u, v in g.edges() if u in keep and v in keep]

@@ -22,10 +22,12 @@ we need resumable, checkpointed paging:
   losing or repeating a page.
 
 Citation chasing looks ids up 100 per request (``filter=ids.openalex:W1|…|W100``)
-and finds citing works 100 seeds per query (``filter=cites:W1|…|W100``).
+and finds citing works 100 seeds per query (``filter=cites:W1|…|W100``). Cited works
+are labelled the same way, with a narrow ``select`` (:data:`LABEL_SELECT`).
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import random
@@ -55,6 +57,9 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 SELECT = ("id", "doi", "title", "display_name", "publication_year", "publication_date", "ids", "language", "type",
           "authorships", "abstract_inverted_index", "primary_location", "host_venue", "biblio", "referenced_works",
           "cited_by_count", "concepts", "topics", "primary_topic", "keywords")
+# What labelling a cited work needs (``Surname (year)``, title, venue in tooltips).
+LABEL_SELECT = ("id", "doi", "title", "display_name", "publication_year", "authorships", "primary_location",
+                "cited_by_count")
 
 
 
@@ -277,6 +282,14 @@ class Client:
                 return
             used.append(cursor)
             cursor = p.next_cursor
+
+    def with_select(self, select: Iterable[str] | None) -> "Client":
+        """A client like this one (same server, secrets, session, retries) asking for ``select`` only;
+        it counts its own :attr:`n_requests`."""
+        other = copy.copy(self)
+        other.select = list(select) if select is not None else None
+        other.n_requests = 0
+        return other
 
     def works(self, ids: list[str]) -> list[dict]:
         """The works with these OpenAlex ids, 100 per request (ids OpenAlex does not know are left out)."""

@@ -9,7 +9,7 @@ import numpy as np
 from review.core.errors import NetworkError
 from review.core.queries import Lookup, select_records, store_lookup
 from review.core.records import Record
-from review.networks.build import WORK_KINDS, build
+from review.networks.build import UNKNOWN_WORK, WORK_KINDS, build
 
 
 # -- pipeline stage ------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[
                      field=kc["field"], lookup=store_lookup(store), seed=kc["seed"], resolution=kc["resolution"],
                      periods=kc["periods"], top=kc["top"], terms=terms)
     files = network_export.export(result["map"], out_dir, formats=kc["formats"], title=f"{protocol.title} — {kind}",
-                                  extras=result)
+                                  extras=result, stem=kind)
     art = {k: v for k, v in result.items() if k != "map"}
     art.update(record_set=record_set, files={k: str(v) for k, v in files.items()})
     store.put_artifact(f"network:{kind}", art, kind="network", protocol_hash=protocol.hash)
@@ -89,11 +89,12 @@ def format_result(result: dict[str, Any], top: int = 20) -> str:
             lines += ["", title + ":"]
             for r in refs[key][:top]:
                 where = f"  [cluster {r['cluster']}: {r['cluster_label']}]" if r.get("cluster") else ""
-                text = f"{r['label']}: {r['title']}" if r.get("title") else r["label"]
+                text = f"{r['label']}: {r['title']}" if r.get("title") else \
+                    f"{r['label']} ({r['id']})" if r.get("known") is False else r["label"]
                 lines.append(f"  {r['citations']:>5}  {_short(text, 90)}{where}")
     lines += ["", "Clusters:"]
     for c in result["clusters"]:
-        nodes = "; ".join(n["label"] for n in c["top_nodes"][:3])
+        nodes = "; ".join(n["id"] if n["label"] == UNKNOWN_WORK else n["label"] for n in c["top_nodes"][:3])
         lines.append(f"  {c['cluster']:>3}  {c['size']:>5} nodes  {_short(c['label'], 60)}  — {_short(nodes, 70)}")
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,7 +19,7 @@ from review.core.search_query import parse
 from review.core.store import Store
 from review.core.text import fold, short_openalex_id
 from review.sources.importers import read_file
-from review.sources.openalex import MAX_IDS, Client, build_query, log
+from review.sources.openalex import LABEL_SELECT, MAX_IDS, Client, build_query, log
 from review.sources.openalex_json import from_openalex
 from review.sources.snapshot import read_records, record_matches
 
@@ -200,7 +201,7 @@ def search(store: Store, protocol_search: Search, protocol_hash: str | None = No
 def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool = True, forward: bool = True,
              depth: int = 1, max_records: int = 5000, base_url: str | None = None, per_page: int = 200,
              progress: bool = True, client: Client | None = None,
-             protocol_hash: str | None = None) -> dict[str, Any]:
+             protocol_hash: str | None = None, label_cited: bool = True) -> dict[str, Any]:
     """Citation chasing from ``seeds``: the works they cite (backward) and the works citing them (forward).
 
     Ids are looked up 100 per request; citing works are found for 100 seeds per
@@ -212,13 +213,15 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
     ----------
     seeds : iterable of str, optional
         OpenAlex ids; default :func:`default_seeds`.
+    label_cited : bool
+        Then fetch labels of the cited works still not in the store (:func:`label_cited_works`).
 
     Returns
     -------
     dict
         ``run_id``, ``seeds``, ``new_records``, ``backward`` / ``forward`` (new works per
         direction), ``not_found`` (cited ids OpenAlex did not return), ``requests``,
-        ``capped``, ``resumed``, ``skipped``.
+        ``capped``, ``resumed``, ``skipped``; ``cited_works`` (:func:`label_cited_works`).
     """
     if depth < 1:
         raise ValueError(f"snowball depth must be 1 or more, not {depth}")
@@ -274,7 +277,67 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
     store.log("identification", "snowball", run_id=run_id, protocol_hash=protocol_hash,
               data={k: summary[k] for k in ("seeds", "new_records", *phases, "not_found", "capped")}
               | {"depth": depth, "max_records": max_records})
+    if label_cited:
+        summary["cited_works"] = label_cited_works(store, client, progress=progress, protocol_hash=protocol_hash)
     return summary
+
+
+# -- labels of cited works -------------------------------------------------------------------
+def cited_to_label(store: Store, min_citations: int = 2, max_works: int = 20000) -> list[str]:
+    """Ids the unique records cite at least ``min_citations`` times that the store neither holds as a
+    record nor has looked up as a cited work; most cited first (ties: id), at most ``max_works``."""
+    held = set(store.record_ids()) | store.cited_work_ids()
+    cited = Counter(x for r in store.records(unique=True) for x in set(r.referenced_works))
+    todo = [x for x, n in cited.items() if n >= min_citations and x not in held]
+    return sorted(todo, key=lambda x: (-cited[x], x))[:max_works]
+
+
+def label_cited_works(store: Store, client: Client, *, min_citations: int = 2, max_works: int = 20000,
+                      progress: bool = True, protocol_hash: str | None = None) -> dict[str, Any]:
+    """Fetch title, authors and year of the works the records cite but the store does not hold, to
+    label them in maps (co-citation, key references).
+
+    The M ids of :func:`cited_to_label` are looked up 100 per request (⌈M/100⌉ requests,
+    ``filter=ids.openalex:W1|…`` with ``select`` of :data:`LABEL_SELECT`) and kept with
+    :meth:`Store.put_cited_works`, one batch at a time: ids already looked up (found or not)
+    are not asked again, so a stopped run resumes. They are not records: dedup, screening and
+    PRISMA counts do not change. ``min_citations`` 2: co-citation maps show no reference cited
+    once at their default threshold. Logged as a run of kind ``labels``.
+
+    Returns
+    -------
+    dict
+        ``cited`` (M), ``labelled`` (found), ``not_found``, ``requests``.
+    """
+    todo = cited_to_label(store, min_citations, max_works)
+    if not todo:
+        return {"cited": 0, "labelled": 0, "not_found": 0, "requests": 0}
+    labels = client.with_select(LABEL_SELECT)
+    query = {"source": "openalex", "url": client.public_base, "min_citations": min_citations, "max_works": max_works}
+    run_id = store.start_run("labels", "cited works", query, protocol_hash, tool_versions())
+    found = 0
+    try:
+        for a in tqdm(range(0, len(todo), MAX_IDS), desc="cited works", unit=" requests", disable=not progress,
+                      leave=False):
+            batch = todo[a:a + MAX_IDS]
+            got = {short_openalex_id(w.get("id")): w for w in labels.works(batch)}
+            store.put_cited_works({i: _light(got[i]) if i in got else None for i in batch})
+            found += sum(i in got for i in batch)
+    except BaseException as e:
+        _fail(store, run_id, labels, e)
+        raise
+    finally:
+        client.n_requests += labels.n_requests
+    out = {"cited": len(todo), "labelled": found, "not_found": len(todo) - found, "requests": labels.n_requests}
+    store.finish_run(run_id, "done", n_requests=labels.n_requests, info=out)
+    return out
+
+
+def _light(work: dict) -> dict[str, Any]:
+    """What a map shows of a cited work."""
+    rec = from_openalex(work)
+    return {"title": rec.title, "year": rec.year, "authors": [a.name for a in rec.authors if a.name],
+            "venue": rec.venue, "doi": rec.doi, "cited_by_count": rec.cited_by_count}
 
 
 def _save(store: Store, run_id: int, state: dict, records: list[Record] = (), raws: list[dict] = ()) -> dict:
@@ -364,13 +427,14 @@ def _forward(store: Store, client: Client, run_id: int, d: int, frontier: list[s
 # -- the stage -------------------------------------------------------------------------------
 def search_openalex(store: Store, protocol: Protocol, progress: bool = True, base_url: str | None = None,
                     per_page: int = 200, client: Client | None = None) -> dict[str, Any]:
-    """Identification on OpenAlex: every protocol search, then snowballing as ``[snowball]`` says.
+    """Identification on OpenAlex: every protocol search, then snowballing as ``[snowball]`` says,
+    then the labels of the cited works still not in the store (:func:`label_cited_works`).
 
     Returns
     -------
     dict
-        ``{"searches": {name: summary}, "snowball": summary}`` (no ``snowball`` key when
-        the protocol has no ``[snowball]`` table or turns both directions off).
+        ``{"searches": {name: summary}, "snowball": summary, "cited_works": summary}`` (no
+        ``snowball`` key when the protocol has no ``[snowball]`` table or turns both directions off).
     """
     client = client or Client(base_url, per_page=per_page)
     out: dict[str, Any] = {"searches": {s.name: search(store, s, protocol.hash, client=client, progress=progress)
@@ -378,6 +442,7 @@ def search_openalex(store: Store, protocol: Protocol, progress: bool = True, bas
     sb = protocol.config.snowball
     if sb and (sb.backward or sb.forward):
         out["snowball"] = snowball(store, backward=sb.backward, forward=sb.forward, depth=sb.depth,
-                                   max_records=sb.max_records,
+                                   max_records=sb.max_records, label_cited=False,
                                    client=client, protocol_hash=protocol.hash, progress=progress)
+    out["cited_works"] = label_cited_works(store, client, progress=progress, protocol_hash=protocol.hash)
     return out

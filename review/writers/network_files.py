@@ -9,6 +9,10 @@
 - PNG and SVG figures (matplotlib, no pyplot state): the map, the thematic map and the
   historiograph;
 - a CSV table of the nodes.
+
+No writer puts a non-finite number in a file: a node value that is NaN or infinite is
+left out (as an unknown one), and a non-finite link strength or position is refused with
+``ValueError`` (GraphML readers, Gephi and ``JSON.parse`` cannot read them).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import csv
 import hashlib
 import html
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -25,12 +30,14 @@ from typing import Any
 import numpy as np
 
 from review.core.settings import NETWORK_FORMATS as FORMATS
-from review.networks.build import WORK_KINDS
+from review.networks.build import UNKNOWN_WORK, WORK_KINDS
 from review.networks.maps import Map
 
+# Distinct colours for the largest clusters (1 = largest); every smaller cluster is OTHER_COLOR, and the
+# legends say so: 85 co-authorship clusters in 20 cycled colours looked like a few big ones.
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22",
-           "#393b79", "#ad494a", "#637939", "#e7ba52", "#7b4173", "#3182bd", "#31a354", "#756bb1", "#636363",
-           "#fd8d3c", "#6baed6"]
+           "#393b79", "#ad494a", "#637939"]
+OTHER_COLOR = "#b3b3b3"
 HTML_MAX_LINKS = 5000  # links drawn in the HTML map: each node's strongest few, then the strongest overall
 TERMINOLOGY = {
     "citation": ("Document", "Documents", "Citation link", "Citation links", "Citations", "Total citation links"),
@@ -50,7 +57,14 @@ TERMINOLOGY = {
 
 
 def color(cluster: int) -> str:
-    return PALETTE[(cluster - 1) % len(PALETTE)] if cluster > 0 else "#999999"
+    """The colour of cluster ``cluster``: its own for the :data:`PALETTE` largest, else :data:`OTHER_COLOR`."""
+    return PALETTE[cluster - 1] if 0 < cluster <= len(PALETTE) else OTHER_COLOR
+
+
+def other_clusters(m: Map) -> tuple[int, int]:
+    """How many clusters share :data:`OTHER_COLOR`, and how many nodes they hold."""
+    k = int(m.clusters.max(initial=0))
+    return max(k - len(PALETTE), 0), int((m.clusters > len(PALETTE)).sum())
 
 
 # -- one table of node attributes shared by all formats ----------------------------------------------
@@ -63,18 +77,32 @@ def node_rows(m: Map) -> list[dict[str, Any]]:
     rows = []
     for i in range(len(net)):
         k = int(m.clusters[i])
+        x, y = float(m.xy[i, 0]), float(m.xy[i, 1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f"node {net.ids[i]!r} has no finite position ({x}, {y}); not writing the map")
         row: dict[str, Any] = {"id": net.ids[i], "label": net.labels[i], "cluster": k,
-                               "cluster_label": m.cluster_label(k), "count": int(net.counts[i]),
-                               "x": float(m.xy[i, 0]), "y": float(m.xy[i, 1])}
-        for name, values in m.centrality.items():
-            v = values[i]
-            row[name] = int(v) if isinstance(v, (np.integer, int)) else float(v)
-        for key, v in net.meta[i].items():
+                               "cluster_label": m.cluster_label(k), "count": int(net.counts[i]), "x": x, "y": y}
+        for key, v in [*((name, values[i]) for name, values in m.centrality.items()), *net.meta[i].items()]:
             if v is None or v == "" or key.startswith("_"):
                 continue
-            row[key] = v if isinstance(v, (str, bool)) else int(v) if isinstance(v, (int, np.integer)) else float(v)
+            v = v if isinstance(v, (str, bool)) else int(v) if isinstance(v, (int, np.integer)) else float(v)
+            if isinstance(v, float) and not math.isfinite(v):
+                continue  # unknown, like None
+            row[key] = v
         rows.append(row)
     return rows
+
+
+def finite_edges(m: Map) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``network.edges()``, refusing a link strength that is NaN or infinite (``ValueError``)."""
+    net = m.network
+    i, j, c, w = net.edges()
+    bad = np.flatnonzero(~np.isfinite(w))
+    if len(bad):
+        e = bad[0]
+        raise ValueError(f"{len(bad)} link strength(s) of the {net.name} network are not finite numbers (first: "
+                         f"{net.ids[i[e]]} – {net.ids[j[e]]}: {w[e]}); not writing the map")
+    return i, j, c, w
 
 
 def to_networkx(m: Map):
@@ -87,7 +115,7 @@ def to_networkx(m: Map):
     g.graph.update({"kind": net.kind, "norm": net.norm, "count": net.count_name})
     for row in node_rows(m):
         g.add_node(row["id"], **{k: v for k, v in row.items() if k != "id"})
-    for i, j, c, w in zip(*net.edges()):
+    for i, j, c, w in zip(*finite_edges(m)):
         g.add_edge(net.ids[i], net.ids[j], weight=float(w), count=int(c))
     return g
 
@@ -137,7 +165,7 @@ def write_graphml(m: Map, path: str | Path) -> Path:
             data = "".join(f'<data key="{keys[k]}">{_x(v)}</data>' for k, v in row.items() if k != "id")
             fh.write(f'<node id="{_x(row["id"])}">{data}</node>\n')
         ids = [_x(x) for x in net.ids]
-        for i, j, c, w in zip(*net.edges()):
+        for i, j, c, w in zip(*finite_edges(m)):
             fh.write(f'<edge source="{ids[i]}" target="{ids[j]}"><data key="ew">{float(w)!r}</data>'
                      f'<data key="ec">{int(c)}</data></edge>\n')
         fh.write("</graph>\n</graphml>\n")
@@ -173,7 +201,7 @@ def write_gexf(m: Map, path: str | Path) -> Path:
                      f'<viz:position x="{row["x"] * 1000:.3f}" y="{row["y"] * 1000:.3f}" z="0.0"/></node>\n')
         fh.write("</nodes>\n<edges>\n")
         node_ids = [_x(x) for x in net.ids]
-        for e, (i, j, c, w) in enumerate(zip(*net.edges())):
+        for e, (i, j, c, w) in enumerate(zip(*finite_edges(m))):
             fh.write(f'<edge id="{e}" source="{node_ids[i]}" target="{node_ids[j]}" weight="{float(w)!r}">'
                      f'<attvalues><attvalue for="count" value="{int(c)}"/></attvalues></edge>\n')
         fh.write("</edges>\n</graph>\n</gexf>\n")
@@ -187,7 +215,7 @@ def write_cytoscape(m: Map, path: str | Path) -> Path:
     data = nx.cytoscape_data(to_networkx(m), name="label", ident="id")
     for node in data["elements"]["nodes"]:
         node["position"] = {"x": node["data"]["x"] * 1000, "y": -node["data"]["y"] * 1000}
-    Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     return Path(path)
 
 
@@ -207,6 +235,8 @@ def _description(row: dict[str, Any], item: str) -> str:
     e = html.escape
     parts = [f"<div class='description_heading'>{e(item)}</div>",
              f"<div class='description_label'>{e(row.get('title') or row['label'])}</div>"]
+    if row.get("known") is False:
+        parts.append(f"<div class='description_text'>OpenAlex id {e(row['id'])}</div>")
     bits = [str(row[k]) for k in ("authors", "venue", "year") if row.get(k)]
     if bits:
         parts.append(f"<div class='description_text'>{e(' · '.join(bits))}</div>")
@@ -236,7 +266,7 @@ def vosviewer_json(m: Map) -> dict[str, Any]:
             entry["scores"]["Avg. pub. year"] = round(float(row["avg_year"]), 2)
         out_items.append(entry)
     out_links = [{"source_id": net.ids[i], "target_id": net.ids[j], "strength": float(c)}
-                 for i, j, c, _ in zip(*net.edges())]
+                 for i, j, c, _ in zip(*finite_edges(m))]
     k = int(m.clusters.max(initial=0))
     return {"config": {"terminology": {"item": item, "items": items, "link": link, "links": links_,
                                        "link_strength": strength, "total_link_strength": total}},
@@ -245,7 +275,8 @@ def vosviewer_json(m: Map) -> dict[str, Any]:
 
 
 def write_vosviewer(m: Map, path: str | Path) -> Path:
-    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    Path(path).write_text(json.dumps(vosviewer_json(m), ensure_ascii=False, separators=(",", ":"), allow_nan=False),
+                          encoding="utf-8")
     return Path(path)
 
 
@@ -282,7 +313,7 @@ def _csp_hash(text: str) -> str:
 def json_for_script(obj: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&`` escaped, so no
     record text can close the element or open a comment."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # JSON.parse has no Infinity
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
@@ -298,9 +329,12 @@ def html_payload(m: Map, max_links: int = HTML_MAX_LINKS, per_node: int = 5) -> 
                 ["Total link strength", round(row["total_link_strength"], 3)]]
         info += [[k.replace("_", " ").capitalize(), round(row[k], 1) if isinstance(row[k], float) else row[k]]
                  for k in shown if k in row]
-        nodes.append({"id": row["id"], "label": row["label"], "x": round(row["x"], 5), "y": round(row["y"], 5),
-                      "size": row["count"], "cluster": row["cluster"], "doi": row.get("doi", ""), "info": info})
-    i, j, _, w = net.edges()
+        node = {"id": row["id"], "label": row["label"], "x": round(row["x"], 5), "y": round(row["y"], 5),
+                "size": row["count"], "cluster": row["cluster"], "doi": row.get("doi", ""), "info": info}
+        if row.get("known") is False:  # no visible label; the tooltip says what it is
+            node.update(label="", tip=f"{row['label']}: {row['id']}")
+        nodes.append(node)
+    i, j, _, w = finite_edges(m)
     chosen: set[int] = set()
     if len(w):
         order = np.argsort(-w, kind="stable")
@@ -330,7 +364,7 @@ def write_html(m: Map, path: str | Path, title: str = "") -> Path:
     net = m.network
     js = resources.files("review").joinpath("assets/network_map.js").read_text(encoding="utf-8")
     css = resources.files("review").joinpath("assets/network_map.css").read_text(encoding="utf-8")
-    title = title or f"{net.kind} network"
+    title = title or f"{net.name} network"
     subtitle = (f"{len(net)} nodes, {net.n_links} links, {int(m.clusters.max(initial=0))} clusters; "
                 f"{net.info.get('records', '?')} records; normalisation: {net.norm}")
     values = {"SCRIPT_HASH": _csp_hash(js), "STYLE_HASH": _csp_hash(css), "CSS": css, "JS": js,
@@ -347,20 +381,80 @@ def _plain(text: str) -> str:
 
 
 def _figure(width: float = 10, height: float = 8):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=120, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)  # a renderer to measure labels with (see _place_labels)
+    return fig
+
+
+# where a label may go, in points from its point: above, below, right, left, the diagonals, then farther out
+_OFFSETS = ((0, 4, "center", "bottom"), (0, -4, "center", "top"), (5, 0, "left", "center"),
+            (-5, 0, "right", "center"), (4, 3, "left", "bottom"), (-4, 3, "right", "bottom"),
+            (4, -3, "left", "top"), (-4, -3, "right", "top"), (0, 14, "center", "bottom"),
+            (0, -14, "center", "top"), (4, 12, "left", "bottom"), (-4, 12, "right", "bottom"),
+            (4, -12, "left", "top"), (-4, -12, "right", "top"))
+
+
+def _place_labels(fig, ax, xy: np.ndarray, texts: list[str], fontsize: float = 7, pad: float = 1.5,
+                  radius: np.ndarray | None = None, avoid: tuple = ()) -> int:
+    """Label points in the order given (most important first), each at the first place of :data:`_OFFSETS`
+    (beyond the point's marker ``radius``, in points) where it overlaps no label placed before nor an
+    artist of ``avoid``, and stays inside the axes; a label that fits nowhere is left out, as VOSviewer
+    does. Returns how many were drawn.
+
+    Measured after the layout is fixed, so the boxes are the final ones (labels are kept out of the layout).
+    """
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed = [a.get_window_extent(renderer).padded(pad) for a in avoid]
+    radius = np.zeros(len(texts)) if radius is None else np.asarray(radius, dtype=float)
+    for (x, y), text, r in zip(xy, texts, radius):
+        for dx, dy, ha, va in _OFFSETS:
+            off = (dx + r * np.sign(dx) * (0.7 if dy else 1.0), dy + r * np.sign(dy) * (0.7 if dx else 1.0))
+            t = ax.annotate(_plain(text), (x, y), xytext=off, textcoords="offset points", ha=ha, va=va,
+                            fontsize=fontsize, zorder=3, annotation_clip=False)
+            t.set_in_layout(False)
+            box = t.get_window_extent(renderer).padded(pad)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                break
+            t.remove()
+    return len(placed) - len(avoid)
+
+
+def _cluster_legend(ax, m: Map, shown: int = len(PALETTE), **where: Any) -> None:
+    """Legend of the coloured clusters, and one grey entry for all the smaller ones."""
+    k = int(m.clusters.max(initial=0))
+    handles = [ax.scatter([], [], c=color(c), s=30, label=_plain(f"{c}: {m.cluster_label(c)}"))
+               for c in range(1, min(k, shown) + 1)]
+    n_other, nodes = other_clusters(m)
+    if n_other:
+        handles.append(ax.scatter([], [], c=OTHER_COLOR, s=30, label=f"other: {n_other} smaller clusters "
+                                  f"({nodes} nodes), grey"))
+    if handles:
+        ax.legend(handles=handles, fontsize=7, frameon=False, **where)
 
 
 def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 3000) -> Path:
-    """The map as a static figure (format by suffix: .png, .svg, .pdf)."""
+    """The map as a static figure (format by suffix: .png, .svg, .pdf); see :func:`map_figure`."""
+    map_figure(m, labels, max_links).savefig(path)
+    return Path(path)
+
+
+def map_figure(m: Map, labels: int = 30, max_links: int = 3000):
+    """The map as a matplotlib Figure: nodes coloured by cluster (the largest :data:`PALETTE` ones, the
+    rest grey), at most ``labels`` labels that overlap nothing, the legend below the map."""
     from matplotlib.collections import LineCollection
 
     net = m.network
     fig = _figure()
     ax = fig.add_subplot()
     ax.set_axis_off()
-    i, j, _, w = net.edges()
+    i, j, _, w = finite_edges(m)
     if len(w):
         order = np.argsort(-w, kind="stable")[:max_links]
         segs = np.stack([m.xy[i[order]], m.xy[j[order]]], axis=1)
@@ -368,42 +462,56 @@ def write_figure(m: Map, path: str | Path, labels: int = 30, max_links: int = 30
                                          alpha=np.clip(0.1 + 0.5 * w[order] / w.max(), 0, 1), zorder=1))
     top = max(int(net.counts.max(initial=1)), 1)
     sizes = 10 + 250 * np.sqrt(net.counts / top)
-    ax.scatter(m.xy[:, 0], m.xy[:, 1], s=sizes, c=[color(int(c)) for c in m.clusters], alpha=0.85,
-               edgecolors="white", linewidths=0.5, zorder=2)
-    for k in np.argsort(-net.counts, kind="stable")[:labels]:
-        ax.annotate(_plain(net.labels[k]), m.xy[k], fontsize=7, ha="center", va="bottom", zorder=3,
-                    xytext=(0, 4), textcoords="offset points")
-    ax.set_title(_plain(f"{net.kind} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
-    handles = [ax.scatter([], [], c=color(c), s=30, label=_plain(f"{c}: {m.cluster_label(c)}"))
-               for c in range(1, min(int(m.clusters.max(initial=0)), 12) + 1)]
-    if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    grey = m.clusters > len(PALETTE)  # small clusters under the coloured ones
+    for part in (grey, ~grey):
+        ax.scatter(m.xy[part, 0], m.xy[part, 1], s=sizes[part], c=[color(int(c)) for c in m.clusters[part]],
+                   alpha=0.85, edgecolors="white", linewidths=0.5, zorder=2)
+    ax.set_title(_plain(f"{net.name} network: {len(net)} nodes, {int(m.clusters.max(initial=0))} clusters"))
+    # below the map, never over a cluster
+    _cluster_legend(ax, m, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2)
     ax.margins(0.05)
-    fig.savefig(path)
+    # a work the store knows nothing about has no visible label; each coloured cluster's largest node first
+    known = [int(k) for k in np.argsort(-net.counts, kind="stable") if net.meta[k].get("known", True)]
+    firsts = sorted({int(m.clusters[k]): k for k in reversed(known) if m.clusters[k] <= len(PALETTE)}.values(),
+                    key=known.index)
+    chosen = list(dict.fromkeys([*firsts, *known]))[:labels]
+    _place_labels(fig, ax, m.xy[chosen], [net.labels[k] for k in chosen], radius=np.sqrt(sizes[chosen]) / 2)
+    return fig
+
+
+def write_thematic_map(tm: list[dict[str, Any]], path: str | Path, labels: int = 20) -> Path:
+    """The thematic map as a figure file; see :func:`thematic_figure`."""
+    thematic_figure(tm, labels).savefig(path)
     return Path(path)
 
 
-def write_thematic_map(tm: list[dict[str, Any]], path: str | Path) -> Path:
-    """Centrality × density scatter of the clusters, split in quadrants at the medians."""
+def thematic_figure(tm: list[dict[str, Any]], labels: int = 20):
+    """Centrality × density scatter of the clusters, split in quadrants at the medians; the ``labels``
+    largest clusters are labelled where their labels overlap nothing."""
     fig = _figure(8, 7)
     ax = fig.add_subplot()
     c = np.array([t["centrality"] for t in tm])
     d = np.array([t["density"] for t in tm])
     s = np.array([t["size"] for t in tm])
-    ax.scatter(c, d, s=40 + 400 * np.sqrt(s / max(s.max(), 1)), c=[color(t["cluster"]) for t in tm], alpha=0.7)
-    for t in tm:
-        ax.annotate(_plain(t["label"]), (t["centrality"], t["density"]), fontsize=8, ha="center", va="center")
+    area = 40 + 400 * np.sqrt(s / max(s.max(), 1))
+    ax.scatter(c, d, s=area, c=[color(t["cluster"]) for t in tm], alpha=0.7, zorder=2)
     ax.axvline(np.median(c), color="#777777", lw=0.8, ls="--")
     ax.axhline(np.median(d), color="#777777", lw=0.8, ls="--")
-    for (x, y, ha, va, text) in ((0.99, 0.99, "right", "top", "motor themes"), (0.01, 0.99, "left", "top", "niche themes"),
-                                 (0.01, 0.01, "left", "bottom", "emerging or declining"),
-                                 (0.99, 0.01, "right", "bottom", "basic themes")):
-        ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9, color="#555555", style="italic")
+    quadrants = [ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9, color="#555555",
+                         style="italic")
+                 for x, y, ha, va, text in ((0.99, 0.99, "right", "top", "motor themes"),
+                                            (0.01, 0.99, "left", "top", "niche themes"),
+                                            (0.01, 0.01, "left", "bottom", "emerging or declining"),
+                                            (0.99, 0.01, "right", "bottom", "basic themes"))]
     ax.set_xlabel("centrality (links to other clusters)")
     ax.set_ylabel("density (internal links per node)")
-    ax.set_title("Thematic map")
-    fig.savefig(path)
-    return Path(path)
+    ax.margins(0.12)
+    order = np.argsort(-s, kind="stable")[:labels]
+    drawn = _place_labels(fig, ax, np.column_stack([c, d])[order], [tm[i]["label"] for i in order], fontsize=8,
+                          radius=np.sqrt(area[order]) / 2, avoid=quadrants)
+    note = "" if drawn == len(tm) else f" (labels: {drawn} of the {len(tm)} clusters, largest first)"
+    ax.set_title("Thematic map" + note)
+    return fig
 
 
 def write_historiograph(h: dict[str, Any], path: str | Path) -> Path:
@@ -445,7 +553,8 @@ def write_historiograph(h: dict[str, Any], path: str | Path) -> Path:
 # -- everything ---------------------------------------------------------------------------------------
 def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = FORMATS, title: str = "",
            extras: dict[str, Any] | None = None, stem: str | None = None) -> dict[str, Path]:
-    """Write the map in ``formats`` to ``out_dir`` as ``<stem>.<ext>`` (stem: the kind); with
+    """Write the map in ``formats`` to ``out_dir`` as ``<stem>.<ext>`` (stem: the kind asked for, so
+    ``terms`` does not overwrite ``concepts``); with
     ``extras`` (from :func:`review.stages.networks.analyse`) also the thematic map and historiograph
     figures and a JSON summary. Returns ``{format: path}``."""
     unknown = [f for f in formats if f not in FORMATS]
@@ -453,7 +562,7 @@ def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = F
         raise ValueError(f"unknown export format {unknown[0]!r}; use any of {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = stem or m.network.kind
+    stem = stem or m.network.name
     writers = {"graphml": (write_graphml, ".graphml"), "gexf": (write_gexf, ".gexf"),
                "vosviewer": (write_vosviewer, "_vosviewer.json"), "cytoscape": (write_cytoscape, "_cytoscape.cyjs"),
                "csv": (write_csv, "_nodes.csv")}
@@ -475,9 +584,21 @@ def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = F
     if extras:
         summary = {k: v for k, v in extras.items() if k != "map"}
         path = out / f"{stem}_summary.json"
-        path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=_default), encoding="utf-8")
+        path.write_text(json.dumps(_finite(summary), ensure_ascii=False, indent=1, default=_default, allow_nan=False),
+                        encoding="utf-8")
         files["summary"] = path
     return files
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (numpy's too) replaced by None (JSON ``null``)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _default(o: Any) -> Any:
