@@ -12,7 +12,7 @@ from typing import Any
 
 from review.core.errors import ReviewError
 from review.core.protocol import Protocol
-from review.core.queries import status_counts
+from review.core.queries import counts, status_counts
 from review.core.store import Store
 
 # (stage name, module, function): each function is ``f(store, protocol, progress=…, **options) -> dict``.
@@ -56,8 +56,15 @@ def run(store: Store, protocol: Protocol, snapshot: str | Path | None = None, st
         if s not in known:
             raise ReviewError(f"unknown stage {s!r}; stages are {', '.join(known)}")
     check(protocol)
-    store.add_protocol(protocol.hash, protocol.text, str(protocol.path.resolve()) if protocol.path else None)
-    out = Path(out_dir) if out_dir else Path("out") / protocol.id
+    with store.writing("review run"):  # one run at a time per store: a second one waits, then refuses
+        store.bind_protocol(protocol.id, protocol.hash, protocol.text,
+                            str(protocol.path.resolve()) if protocol.path else None)
+        return _run_stages(store, protocol, snapshot, stages, progress,
+                           Path(out_dir) if out_dir else Path("out") / protocol.id)
+
+
+def _run_stages(store: Store, protocol: Protocol, snapshot: str | Path | None, stages: list[str] | None,
+                progress: bool, out: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for name, module, func in STAGES:
         if stages and name not in stages:
@@ -82,8 +89,13 @@ def run(store: Store, protocol: Protocol, snapshot: str | Path | None = None, st
     return summary
 
 
-def format_summary(store: Store, summary: dict[str, Any]) -> str:
-    """A short human-readable summary: stage results and store counts."""
+def format_summary(store: Store, summary: dict[str, Any], numbers: dict[str, Any] | None = None) -> str:
+    """A short human-readable summary: stage results and the review's counts.
+
+    The counts are :func:`~review.core.queries.status_counts`: PRISMA's numbers (the same as
+    ``prisma.csv`` and the report) and a few facts about the store.
+    """
+    c = numbers if numbers is not None else counts(store)
     lines = [f"store: {store.path}"]
     for stage, result in summary.items():
         if isinstance(result, dict) and "skipped" in result and len(result) == 1:
@@ -92,5 +104,58 @@ def format_summary(store: Store, summary: dict[str, Any]) -> str:
             secs = result.get("seconds", "") if isinstance(result, dict) else ""
             lines.append(f"  {stage:<12} done in {secs}s")
     lines.append("counts:")
-    lines += [f"  {k:<24} {v}" for k, v in status_counts(store).items()]
+    for k, v in status_counts(store, c).items():
+        extra = ""
+        if k == "duplicates removed" and v:
+            extra = (f"  ({c['duplicates_repeat_hits']} found again by another search or source, "
+                     f"{c['duplicates_merged']} merged by deduplication)")
+        lines.append(f"  {k:<26} {v}{extra}")
+    return "\n".join(lines)
+
+
+def report_path(summary: dict[str, Any], out_dir: str | Path | None = None) -> Path | None:
+    """The report a run wrote (from the export stage's files), else ``out_dir/report.html`` if it exists."""
+    for f in (summary.get("export") or {}).get("files") or []:
+        if Path(f).name == "report.html":
+            return Path(f)
+    if out_dir is not None and (Path(out_dir) / "report.html").is_file():
+        return Path(out_dir) / "report.html"
+    return None
+
+
+def next_steps(store: Store, protocol_file: str | Path | None, numbers: dict[str, Any] | None = None) -> list[str]:
+    """What to do after a run, from the review's counts: screen, settle duplicates, assess full texts, run again."""
+    c = numbers if numbers is not None else counts(store)
+    s = f"--store {store.path}"
+    steps = []
+    pairs = int(store.query("SELECT COUNT(*) FROM dedup_pairs WHERE status='maybe'")[0][0])
+    if pairs:
+        steps.append(f"decide the {pairs} uncertain duplicate pair(s): `review dedup --review {s} --reviewer NAME`")
+    if c["not_screened"]:
+        steps.append(f"screen the {c['not_screened']} record(s) not yet screened: in JupyterLab with "
+                     f"notebooks/02_screening.ipynb, or in the terminal with `review screen {s} --reviewer NAME`")
+    if c["screening_conflicts"]:
+        steps.append(f"settle the {c['screening_conflicts']} disagreement(s) between reviewers: `review conflicts {s}`")
+    if c["not_yet_assessed"]:
+        steps.append(f"assess the {c['not_yet_assessed']} full text(s) sought: add each with `review fulltext add "
+                     f"ID FILE {s}` (or `review fulltext missing ID --reason TEXT {s}` if it cannot be had), then "
+                     f"`review screen --stage full_text {s} --reviewer NAME` (or the notebook)")
+    again = f"`review run {protocol_file}`" if protocol_file else "`review run PROTOCOL.toml`"
+    steps.append(f"then run {again} again: finished work is kept, and the counts, PRISMA diagram, "
+                 "exports and report are brought up to date")
+    return steps
+
+
+def format_outcome(store: Store, summary: dict[str, Any], protocol_file: str | Path | None,
+                   out_dir: str | Path | None = None) -> str:
+    """The end of ``review run``: the summary, where the outputs are, and the next steps."""
+    c = counts(store)
+    lines = [format_summary(store, summary, c)]
+    report = report_path(summary, out_dir)
+    if out_dir is not None:
+        lines.append(f"outputs: {Path(out_dir)}/" + (f" (open the report: {report})" if report else ""))
+    elif report:
+        lines.append(f"report: {report}")
+    lines.append("next:")
+    lines += [f"  {i}. {step}" for i, step in enumerate(next_steps(store, protocol_file, c), start=1)]
     return "\n".join(lines)

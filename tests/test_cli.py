@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -30,12 +31,16 @@ def test_init_search_status(tmp_path, data_dir, capsys):
     assert main(["init", str(p)]) == 0
     assert "review 't'" in capsys.readouterr().out
     assert main(["search", str(p), "-q"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    n = out["searches"]["sr"]["n_records"]
-    assert n > 0
+    out = capsys.readouterr().out
+    n = int(re.search(r"search 'sr': (\d+) record\(s\), \1 new to the store", out).group(1))
+    assert n > 0 and "{" not in out and "next: `review dedup" in out
+    assert main(["search", str(p), "-q", "--json"]) == 0  # the JSON is still there, behind --json
+    again = json.loads(capsys.readouterr().out)["searches"]["sr"]
+    assert again["n_records"] == n and again["skipped"]
     assert main(["status", "--store", str(tmp_path / "t.sqlite")]) == 0
     status = capsys.readouterr().out
-    assert f"records                  {n}" in status
+    assert re.search(rf"^  records identified +{n}$", status, re.M)
+    assert re.search(rf"^  unique records +{n}$", status, re.M)
 
 
 def test_user_errors_are_one_line_exit_2(tmp_path):

@@ -261,7 +261,7 @@ def test_cli_dedup_file_mode_and_store_mode(tmp_path, data_dir, capsys):
                  '[[searches]]\nname = "s"\nquery = "x"\n\n[dedup]\nlink_related = false\n')
     assert main(["import", str(src), "-p", str(p), "-q"]) == 0
     capsys.readouterr()
-    assert main(["dedup", "-p", str(p), "-q"]) == 0
+    assert main(["dedup", "-p", str(p), "-q", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["unique"] == 9
     assert main(["dedup", "-p", str(p), "--review"]) == 2
     p.write_text(p.read_text().replace("link_related = false", "link_related = 1"))

@@ -3,6 +3,7 @@ pairs, and a real kernel killed right after a click."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import sqlite3
@@ -127,6 +128,58 @@ def test_keys_and_buttons_write_decisions_with_reason_and_note(review_):
     assert w.reason.value == "" and w.note.value == ""  # reset for the next record
     assert "3 of 60 screened" in w.counts.value and "relevant found 2" in w.counts.value
     assert w.bar.value == 3
+
+
+def test_a_reason_key_goes_with_the_decision_it_follows_or_precedes(review_):
+    protocol, store = review_
+    c = [k.name for k in protocol.criteria]
+    w = ScreeningWidget(store, protocol, reviewer="ann")
+    first = w.current.id
+    w.press("e", first)
+    second = w.current.id
+    w.press("3", second)  # right after the exclusion: it is that exclusion's reason, not the next record's
+    assert w.reason.value == "" and "reason added to " + first in w.status.value and c[2] in w.status.value
+    assert _decisions(store.path, "ann") == {first: ("exclude", c[2], None)}
+    w.press("2", second)  # the exclusion has its reason now: this one is for the record on screen
+    assert w.reason.value == c[1] and f"next decision on {second}" in w.status.value
+    w.press("e", second)
+    third = w.current.id
+    w.press("i", third)
+    fourth = w.current.id
+    w.press("1", fourth)  # an include takes no reason: kept for the record on screen
+    w.press("e", fourth)
+    assert _decisions(store.path, "ann") == {first: ("exclude", c[2], None), second: ("exclude", c[1], None),
+                                            third: ("include", None, None), fourth: ("exclude", c[0], None)}
+    assert "4 of 60 screened" in w.counts.value
+    w.press("u")  # undo takes back the latest decision, whatever the reasons
+    assert w.current.id == fourth and fourth not in _decisions(store.path, "ann")
+
+
+def test_full_text_not_retrievable_key_is_saved_before_it_is_shown(review_):
+    from review.core.queries import counts
+
+    protocol, store = review_
+    passed = store.record_ids()[:4]
+    for rid in passed:
+        store.add_decision(rid, "include", "ann")
+    w = ScreeningWidget(store, protocol, reviewer="ann", stage="full_text")
+    assert len(w.session) == 4 and "n not retrievable" in w.keypad.legend and "n" in w.keypad.accept
+    seen = []
+    w.status.observe(lambda ch: seen.append(store.not_retrieved_ids()) if "saved ✓" in ch["new"] else None, "value")
+    gone = w.current.id
+    w.note.value = "library has no copy"
+    w.press("n", gone)
+    assert seen == [{gone}] and "not retrievable" in w.status.value and w.current.id != gone
+    assert json.loads(store.events("fulltext", "not_retrieved")[0]["data"]) == {"reason": "library has no copy"}
+    w.press("i", w.current.id)
+    assert counts(store)["not_retrieved"] == 1 and counts(store)["assessed"] == 1
+    assert w.session.progress()["remaining"] == 2
+    again = ScreeningWidget(store, protocol, reviewer="ann", stage="full_text")  # after a restart: not in the pool
+    assert gone not in again.session.row_of and len(again.session) == 3
+    ta = ScreeningWidget(store, protocol, reviewer="bob")
+    assert not ta.full_text and "n" not in ta.keypad.accept
+    ta.press("n", ta.current.id)
+    assert "does nothing" in ta.status.value and not store.events("fulltext", "not_retrieved")[1:]
 
 
 def test_saved_is_shown_only_after_the_store_has_the_decision(review_):

@@ -53,7 +53,7 @@ automatic = false
      ":11", "key 'criteria[1].any_terms': expected a list of strings"),
     (MINIMAL + '\n[concepts.c]\nlabel = "C"\n', "", "key 'concepts.c.terms': is required"),
     (MINIMAL + 'title = "again"\n', ":3", "TOML syntax error"),
-    ('id = "bad id!"\ntitle = "T"\n', ":1", "key 'id': use letters"),
+    ('id = "bad id!"\ntitle = "T"\n', ":1", "key 'id': 'bad id!' is not a review id: use lower-case letters"),
 ])
 def test_errors_name_line_and_key(text, where, what):
     with pytest.raises(ProtocolError) as e:
@@ -73,3 +73,10 @@ def test_file_errors(tmp_path):
         load(tmp_path / "latin.toml")
     with pytest.raises(ProtocolError, match="cannot read"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize("pid", ["..", ".", "a.b", "Demo", "my review", "x/y", "ü"])
+def test_id_cannot_name_a_folder(pid, tmp_path):
+    with pytest.raises(ProtocolError, match=r"p\.toml:1: key 'id': .*lower-case letters, digits, '-' and '_' only"):
+        loads(f'id = "{pid}"\ntitle = "T"\n', tmp_path / "p.toml")
+    assert loads('id = "my-review_2"\ntitle = "T"\n').id == "my-review_2"

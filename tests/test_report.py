@@ -163,3 +163,20 @@ def test_renders_in_headless_chromium_and_no_script_runs(tmp_path):
     pixels = (imread(shot)[:, :, :3] * 255).round().astype(int)
     band = (abs(pixels - [158, 197, 232]).sum(axis=2) <= 6).sum()
     assert band > 5000, band
+
+
+def test_report_embeds_only_images_of_its_output_folder(tmp_path):
+    out = tmp_path / "out"
+    (out / "networks").mkdir(parents=True)
+    own = out / "networks" / "coupling.png"
+    own.write_bytes(_png(4, 4))
+    secret = tmp_path / "elsewhere" / "private.png"  # a path in the store (or a link) pointing out of the folder
+    secret.parent.mkdir()
+    secret.write_bytes(_png(6, 6))
+    (out / "definitions").mkdir()
+    (out / "definitions" / "link.png").symlink_to(secret)
+    network = {"nodes": 1, "links": 0, "clusters": [], "record_set": "all",
+               "files": {"png": str(own), "other": str(secret), "up": str(out / ".." / "elsewhere" / "private.png")}}
+    _, text = build(tmp_path, **{"network:coupling": network})
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert [base64.b64decode(x) for x in embedded] == [own.read_bytes()]

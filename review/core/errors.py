@@ -56,3 +56,7 @@ class StoreError(ReviewError, RuntimeError):
 
 class QueryError(ReviewError, ValueError):
     """Search text that cannot be parsed."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the store (it holds the store's lock file); the message names it."""

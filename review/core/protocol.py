@@ -120,6 +120,7 @@ class Protocol:
         raise KeyError(key)
 
 
+ID_PATTERN = r"[a-z0-9_-]+"  # a protocol id names files and folders: no dots, slashes or spaces
 _KNOWN_TOP = {"id", "title", "questions", "description", "authors", "concepts", "searches", "criteria",
               "screening", "snowball", "source", "dedup", "definitions", "networks", "export", "report"}
 
@@ -234,8 +235,10 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
         if key not in _KNOWN_TOP:
             c.fail((key,), f"unknown key; expected one of {', '.join(sorted(_KNOWN_TOP))}")
     pid = c.get(raw, "id", str, (), required=True)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", pid):
-        c.fail(("id",), "use letters, digits, '-', '_' or '.' only (it names the store file)")
+    if not re.fullmatch(ID_PATTERN, pid):
+        like = re.sub(r"[^a-z0-9_-]+", "-", pid.lower()).strip("-") or "my-review"
+        c.fail(("id",), f"{pid!r} is not a review id: use lower-case letters, digits, '-' and '_' only, "
+                        f"e.g. id = {like!r} (it names the store reviews/<id>.sqlite and the folder out/<id>)")
     title = c.get(raw, "title", str, (), required=True)
     questions = c.get(raw, "questions", list_of_str, (), default=[])
 

@@ -40,7 +40,8 @@ def pool_ids(store: Store, stage: str = "title_abstract") -> list[str]:
     """Records to screen at a stage, in store order.
 
     Title-abstract: unique records not excluded by the pre-screen. Full text: records whose
-    final title-abstract decision is include or maybe.
+    final title-abstract decision is include or maybe, but not those whose full text was
+    recorded as not retrievable.
     """
     if stage not in STAGES:
         raise ScreeningError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
@@ -49,6 +50,7 @@ def pool_ids(store: Store, stage: str = "title_abstract") -> list[str]:
         out = set(store.current_decisions(PRESCREEN, reviewer=RULES_REVIEWER))
         return [i for i in ids if i not in out]
     passed = {rid for rid, d in final_decisions(store, "title_abstract").items() if d in ("include", "maybe")}
+    passed -= store.not_retrieved_ids()
     return [i for i in ids if i in passed]
 
 
@@ -183,8 +185,7 @@ def counts(store: Store) -> dict[str, Any]:
     ta_excluded = {rid for rid, d in ta_final.items() if d == "exclude"}
     sought = {rid for rid, d in ta_final.items() if d in ("include", "maybe")}
     ft_final, ft_reason, assessed = _outcomes(store, "full_text", sought)
-    not_retrieved_ids = {r[0] for r in q("SELECT record_id FROM fulltexts WHERE status='not_retrieved'")}
-    not_retrieved = (sought & not_retrieved_ids) - assessed
+    not_retrieved = (sought & store.not_retrieved_ids()) - assessed
     ft_excluded = {rid for rid, d in ft_final.items() if d == "exclude"}
     included = {rid for rid, d in ft_final.items() if d == "include"}
 
@@ -255,18 +256,33 @@ def decision_tally(store: Store) -> dict[tuple[str, str], dict[str, int]]:
     return out
 
 
-def status_counts(store: Store) -> dict[str, int]:
-    """Counts per stage, straight from the store."""
+def status_counts(store: Store, numbers: dict[str, Any] | None = None) -> dict[str, int]:
+    """What ``review status`` and the run summary print, in order.
+
+    The review's numbers are PRISMA's (:func:`counts`, as the diagram, ``prisma.csv`` and the
+    report show them: duplicates include records found again by another search, an undone
+    rule exclusion is not counted); a few facts about the store follow.
+    """
+    c = numbers if numbers is not None else counts(store)
     q = lambda sql: int(store.query(sql)[0][0])  # noqa: E731
     return {
-        "records": q("SELECT COUNT(*) FROM records"),
-        "sources": q("SELECT COUNT(*) FROM record_sources"),
-        "search runs": q("SELECT COUNT(*) FROM runs WHERE kind IN ('search','snowball','import')"),
-        "duplicates removed": q("SELECT COUNT(*) FROM duplicates"),
-        "unique records": q("SELECT COUNT(*) FROM records WHERE id NOT IN (SELECT record_id FROM duplicates)"),
+        "records identified": c["identified"],
+        "duplicates removed": c["duplicates_removed"],
+        "unique records": c["unique"],
+        "excluded by rules": c["excluded_by_automation"],
+        "screened": c["screened"],
+        "not yet screened": c["not_screened"],
+        "excluded at screening": c["excluded_screening"],
+        "awaiting reconciliation": c["screening_conflicts"],
+        "full texts sought": c["sought"],
+        "full texts not retrieved": c["not_retrieved"],
+        "full texts assessed": c["assessed"],
+        "excluded at full text": c["excluded_full_text"],
+        "included": c["included"],
+        "records": c["records"],
         "dedup pairs to review": q("SELECT COUNT(*) FROM dedup_pairs WHERE status='maybe'"),
-        "excluded by rules": q("SELECT COUNT(DISTINCT record_id) FROM decisions WHERE stage='prescreen' AND decision='exclude'"),
-        "screening decisions": q("SELECT COUNT(*) FROM decisions WHERE stage IN ('title_abstract','full_text')"),
+        "search runs": q("SELECT COUNT(*) FROM runs WHERE kind IN ('search','snowball','import')"),
+        "interrupted runs": q("SELECT COUNT(*) FROM runs WHERE status='interrupted'"),
         "definitions": q("SELECT COUNT(*) FROM definitions"),
         "artifacts": q("SELECT COUNT(*) FROM artifacts"),
         "events": q("SELECT COUNT(*) FROM events"),

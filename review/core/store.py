@@ -22,6 +22,14 @@ stage. Tables:
   year), to label them in maps. They are not records of the review: dedup, screening
   and PRISMA never see them.
 
+One writer at a time: commands that run stages hold an advisory lock on ``<store>.lock``
+(:meth:`Store.writing`) for as long as they run, so a second ``review run`` on the same store
+waits a few seconds and then refuses, naming the process that holds it. Whoever takes the lock
+marks the runs left ``running`` by a process that is gone as ``interrupted`` (they resume from
+their checkpoint). Screening decisions do not need the lock: each is its own transaction, and
+several reviewers may screen at once. ``Store(path, readonly=True)`` reads a store on
+read-only media (nothing is written, not even the WAL mode).
+
 Secrets (API key, e-mail) are never passed to this module.
 """
 from __future__ import annotations
@@ -35,10 +43,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from review.core.errors import StoreError
+from review.core.errors import StoreBusyError, StoreError
 from review.core.records import Record
 
-SCHEMA_VERSION = 2  # 2: cited_works (a version-1 store gains the table when opened)
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; running one command at a time is up to the user
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 2  # 2: cited_works (a version-1 store gains the table when opened for writing)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,7 +66,7 @@ CREATE TABLE IF NOT EXISTS runs (
     tool_versions TEXT,              -- JSON
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    status TEXT NOT NULL DEFAULT 'running',   -- running | done | failed
+    status TEXT NOT NULL DEFAULT 'running',   -- running | done | failed | interrupted
     n_records INTEGER,
     n_requests INTEGER,
     info TEXT                        -- JSON: counts, errors, skipped entries
@@ -147,12 +160,21 @@ class Store:
         Seconds a writer waits for another process's lock before giving up.
     """
 
-    def __init__(self, path: str | os.PathLike, timeout: float = 60.0):
+    def __init__(self, path: str | os.PathLike, timeout: float = 60.0, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
+        self._lock_file: Any = None
+        self._lock_depth = 0
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, expected a review store file (.sqlite)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(f"{self.path}: review store not found")
+                self.conn = self._connect_readonly(timeout)
+                self._check_schema_version()
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -161,20 +183,49 @@ class Store:
             self.conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._init_schema()
         except sqlite3.DatabaseError as e:
+            if "readonly" in str(e) or (self.path.exists() and not writable(self.path)):
+                raise StoreError(f"{self.path}: the store is read-only (read-only media or no write permission); "
+                                 "status, export, report and prisma can read it; to change it, copy it to a "
+                                 "writable folder and pass --store COPY") from e
             raise StoreError(f"{self.path}: not a usable review store ({e}). Use another path or restore a backup.") from e
 
     # -- basics -------------------------------------------------------------------------
-    def _init_schema(self) -> None:
+    def _connect_readonly(self, timeout: float) -> sqlite3.Connection:
+        """A connection that never writes: ``mode=ro``, and ``immutable=1`` where the WAL's shared memory
+        cannot be made (a read-only folder)."""
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        for extra in ("", "&immutable=1"):
+            conn = sqlite3.connect(uri + extra, uri=True, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            try:
+                conn.execute("PRAGMA query_only=ON")
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:
+                conn.close()
+                if extra:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _check_schema_version(self) -> int | None:
+        """The store's schema version (None for a new file); an error for a newer one than this code reads."""
         row = None
         try:
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.OperationalError:
-            pass  # new file: no meta table yet
+            if self.readonly:
+                raise StoreError(f"{self.path}: not a review store (no meta table); name the review's .sqlite file") \
+                    from None
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema version {row[0]}, this version of review reads version "
                 f"{SCHEMA_VERSION}. Open it with the matching version of review, or start a new store."
             )
+        return int(row[0]) if row is not None else None
+
+    def _init_schema(self) -> None:
+        version = self._check_schema_version()
         with self.transaction():
             for stmt in _statements(SCHEMA):
                 self.conn.execute(stmt)
@@ -182,11 +233,14 @@ class Store:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('created_at', ?)",
                 (str(SCHEMA_VERSION), now()),
             )
-            if row is not None and int(row[0]) < SCHEMA_VERSION:  # migrated: SCHEMA added the new tables
+            if version is not None and version < SCHEMA_VERSION:  # migrated: SCHEMA added the new tables
                 self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.conn.close()
+        if self._lock_file is not None:
+            self._lock_depth = 1
+            self.release_writer()
 
     def __enter__(self) -> "Store":
         return self
@@ -201,6 +255,8 @@ class Store:
         A write lock held by another process is waited for (busy timeout) and the
         begin retried, so "database is locked" does not reach the user.
         """
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only; this command cannot change the store")
         if self.conn.in_transaction:
             yield self.conn
             return
@@ -222,6 +278,121 @@ class Store:
         else:
             self.conn.execute("COMMIT")
 
+    # -- one writer at a time ---------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        """The advisory lock file next to the store: ``<store>.lock``."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextmanager
+    def writing(self, command: str, wait: float = 5.0) -> Iterator["Store"]:
+        """Hold the store's writer lock for the block (re-entrant); see :meth:`acquire_writer`."""
+        self.acquire_writer(command, wait)
+        try:
+            yield self
+        finally:
+            self.release_writer()
+
+    def acquire_writer(self, command: str, wait: float = 5.0) -> None:
+        """Take the store's writer lock (``flock`` on :attr:`lock_path`), waiting up to ``wait`` seconds.
+
+        Re-entrant: nested calls only count. The lock goes with the process: a killed process
+        releases it. On taking it, runs left ``running`` by a process that is gone are marked
+        ``interrupted``.
+
+        Raises
+        ------
+        StoreBusyError
+            Another process holds the lock; the message names it (pid, command) and what to do.
+        """
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only; this command cannot change the store")
+        self._lock_depth += 1
+        if self._lock_depth > 1 or fcntl is None:
+            return
+        try:
+            f = open(self.lock_path, "a+", encoding="utf-8")
+        except OSError as e:
+            self._lock_depth -= 1
+            raise StoreError(f"{self.lock_path}: cannot create the store's lock file ({e.strerror}); "
+                             "the store's folder must be writable to change the store") from e
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    holder = _holder_of(f)
+                    f.close()
+                    self._lock_depth -= 1
+                    raise StoreBusyError(self._busy_message(holder)) from None
+                time.sleep(0.1)
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps({"pid": os.getpid(), "command": command, "since": now()}) + "\n")
+        f.flush()
+        self._lock_file = f
+        self.mark_interrupted_runs()
+
+    def release_writer(self) -> None:
+        """Give back one level of :meth:`acquire_writer`; the lock is released at the last."""
+        if self._lock_depth == 0:
+            return
+        self._lock_depth -= 1
+        if self._lock_depth == 0 and self._lock_file is not None:
+            f, self._lock_file = self._lock_file, None
+            try:
+                f.truncate(0)
+                fcntl.flock(f, fcntl.LOCK_UN)
+            finally:
+                f.close()
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """``{"pid", "command", "since"}`` of the process holding the writer lock, or None if nobody does."""
+        if fcntl is None or not self.lock_path.is_file():
+            return None
+        if self._lock_file is not None:
+            return _holder_of(self._lock_file)
+        try:
+            with open(self.lock_path, encoding="utf-8") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    return _holder_of(f) or {}
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return None
+        except OSError:
+            return None
+
+    def _busy_message(self, holder: dict[str, Any] | None) -> str:
+        pid = (holder or {}).get("pid")
+        who = (f"pid {pid}, `{holder.get('command', 'review')}` since {str(holder.get('since', '?'))[:19]} UTC"
+               if pid else "another process")
+        stop = f"if that process hangs, stop it (kill {pid}) and " if pid else "if it hangs, stop it and "
+        return (f"{self.path}: in use by another review command ({who}); wait until it finishes and run "
+                f"your command again, or {stop}run it again: finished work is kept")
+
+    def mark_interrupted_runs(self) -> list[int]:
+        """Mark ``running`` runs whose process is gone as ``interrupted``; returns their ids.
+
+        A run's process is in its ``process`` checkpoint; a run of this process, or of another
+        live process (library use without the lock), is left alone.
+        """
+        gone = []
+        for row in self.conn.execute("SELECT id FROM runs WHERE status='running' ORDER BY id").fetchall():
+            pid = (self.checkpoint(row[0], "process") or {}).get("pid")
+            if pid is None or (pid != os.getpid() and not _alive(pid)):
+                gone.append(int(row[0]))
+        if gone:
+            with self.transaction():
+                for rid in gone:
+                    self.conn.execute("UPDATE runs SET status='interrupted', finished_at=? WHERE id=?", (now(), rid))
+                    self.conn.execute("INSERT INTO events(ts, stage, kind, run_id, data) VALUES (?,?,?,?,?)",
+                                      (now(), "runs", "interrupted", rid,
+                                       _dumps({"reason": "its process ended before the run finished"})))
+        return gone
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a read query and return all rows."""
         return self.conn.execute(sql, tuple(params)).fetchall()
@@ -237,12 +408,55 @@ class Store:
 
     # -- protocols and runs --------------------------------------------------------------
     def add_protocol(self, hash_: str, text: str, path: str | None = None) -> None:
+        """Keep a protocol version and make it the store's current one (a change of version is logged)."""
+        previous = self.meta("protocol_hash")
         with self.transaction():
             self.conn.execute(
                 "INSERT OR IGNORE INTO protocols(hash, path, text, loaded_at) VALUES (?,?,?,?)",
                 (hash_, path, text, now()),
             )
-        self.meta("protocol_hash", hash_)
+            if previous != hash_:
+                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('protocol_hash', ?)", (hash_,))
+                if previous is not None:
+                    self.conn.execute("INSERT INTO events(ts, stage, kind, protocol_hash, data) VALUES (?,?,?,?,?)",
+                                      (now(), "protocol", "changed", hash_,
+                                       _dumps({"from": previous, "to": hash_, "path": path})))
+
+    def review_id(self) -> str | None:
+        """The id of the review (protocol ``id``) this store belongs to; None for a new store."""
+        h = self.meta("protocol_hash")
+        row = self.protocol(h) if h else None
+        if row is None:
+            return None
+        import tomllib
+
+        try:
+            rid = tomllib.loads(row["text"]).get("id")
+        except (tomllib.TOMLDecodeError, TypeError):
+            return None
+        return rid if isinstance(rid, str) else None
+
+    def bind_protocol(self, review_id: str, hash_: str, text: str, path: str | None = None,
+                      force: bool = False) -> None:
+        """:meth:`add_protocol`, refusing a protocol of another review unless ``force``.
+
+        A new version of the same review (same ``id``) is fine and is logged; a store of another
+        review is rebound only with ``force`` (logged as ``protocol``/``rebound``).
+
+        Raises
+        ------
+        StoreError
+            The store belongs to another review and ``force`` is not set.
+        """
+        current = self.review_id()
+        if current is not None and current != review_id:
+            if not force:
+                where = f" ({path})" if path else ""
+                raise StoreError(f"{self.path}: this store belongs to review {current!r}, not {review_id!r}{where}; "
+                                 f"use the store of review {review_id!r} (or a new --store path), or rebind this one "
+                                 "with `review init PROTOCOL --store STORE --force` (its records and decisions stay)")
+            self.log("protocol", "rebound", protocol_hash=hash_, data={"from_review": current, "to_review": review_id})
+        self.add_protocol(hash_, text, path)
 
     def start_run(self, kind: str, label: str, query: Any = None, protocol_hash: str | None = None,
                   tool_versions: dict | None = None) -> int:
@@ -252,7 +466,9 @@ class Store:
                 "INSERT INTO runs(kind, label, query, protocol_hash, tool_versions, started_at) VALUES (?,?,?,?,?,?)",
                 (kind, label, _dumps(query), protocol_hash, _dumps(tool_versions), now()),
             )
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+            self.set_checkpoint(run_id, "process", {"pid": os.getpid()})
+            return run_id
 
     def find_run(self, kind: str, label: str, query: Any = None, protocol_hash: str | None = None) -> sqlite3.Row | None:
         """The latest run with this kind, label, query and protocol hash (to resume or skip it)."""
@@ -497,9 +713,11 @@ class Store:
         return self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
 
     def reopen_run(self, run_id: int) -> None:
-        """Mark an unfinished run as running again (it resumes from its checkpoint)."""
+        """Mark an unfinished (failed, interrupted) run as running again, by this process; it resumes
+        from its checkpoint."""
         with self.transaction():
             self.conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE id=?", (run_id,))
+            self.set_checkpoint(run_id, "process", {"pid": os.getpid()})
 
     def run_record_ids(self, run_id: int, name: str | None = None) -> set[str]:
         """Ids of the records a run brought (optionally only those it brought under source ``name``)."""
@@ -543,10 +761,29 @@ class Store:
                               " ts=excluded.ts", (a, b, score, status, decided_by, now(), info))
 
     # -- full texts and definitions ---------------------------------------------------------------
-    def set_fulltext(self, record_id: str, path: str, text: str | None, status: str = "retrieved") -> None:
+    def set_fulltext(self, record_id: str, path: str | None, text: str | None, status: str = "retrieved") -> None:
+        """Keep a record's full text (``retrieved``) or that it cannot be had (``not_retrieved``), replacing an
+        earlier row."""
+        if status not in ("retrieved", "not_retrieved"):
+            raise ValueError(f"full-text status must be retrieved or not_retrieved, not {status!r}")
         with self.transaction():
             self.conn.execute("INSERT OR REPLACE INTO fulltexts(record_id, path, text, status, ts) VALUES (?,?,?,?,?)",
                               (record_id, path, text, status, now()))
+
+    def mark_not_retrieved(self, record_id: str, reason: str, actor: str | None = None) -> None:
+        """Record that a record's full text cannot be had, and why (event ``fulltext``/``not_retrieved``), at once."""
+        with self.transaction():
+            self.set_fulltext(record_id, None, None, status="not_retrieved")
+            self.log("fulltext", "not_retrieved", record_id=record_id, actor=actor, data={"reason": reason})
+
+    def fulltext_status(self, record_id: str) -> str | None:
+        """``retrieved``, ``not_retrieved`` or None (nothing recorded) for one record."""
+        row = self.conn.execute("SELECT status FROM fulltexts WHERE record_id=?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def not_retrieved_ids(self) -> set[str]:
+        """Records whose full text was recorded as not retrievable."""
+        return {r[0] for r in self.conn.execute("SELECT record_id FROM fulltexts WHERE status='not_retrieved'")}
 
     def fulltexts(self) -> dict[str, str]:
         """``{record id: text}`` of the retrieved full texts."""
@@ -571,6 +808,32 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def writable(path: str | os.PathLike) -> bool:
+    """Whether a store file and its folder can be written (False on read-only media or without permission)."""
+    path = Path(path)
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _holder_of(f) -> dict[str, Any] | None:
+    """What a lock file says about its holder (``pid``, ``command``, ``since``), or None."""
+    try:
+        f.seek(0)
+        data = json.loads(f.read() or "null")
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _statements(script: str) -> list[str]:

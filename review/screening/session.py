@@ -92,6 +92,7 @@ class ScreeningSession:
             if rid in self.row_of:
                 self._remember(rid, row["decision"])
         self._front: list[str] = []  # undone records come back first
+        self._unavailable: set[str] = set()  # full texts marked not retrievable during this session
         self._stopping: tuple | None = None
 
     def _remember(self, record_id: str, decision: str) -> None:
@@ -107,13 +108,13 @@ class ScreeningSession:
 
     def queue(self, n: int = 10) -> list[str]:
         """Ids of the next ``n`` records to screen, in order."""
-        out = [r for r in self._front if r not in self._decisions][:n]
+        out = [r for r in self._front if r not in self._decisions and r not in self._unavailable][:n]
         if self.model is not None:
             for row in self.model.ranking():
                 if len(out) >= n:
                     break
                 rid = self.ids[row]
-                if rid not in out:
+                if rid not in out and rid not in self._unavailable:
                     out.append(rid)
         return out
 
@@ -133,6 +134,19 @@ class ScreeningSession:
         if record_id in self._front:
             self._front.remove(record_id)
         return did
+
+    def mark_not_retrieved(self, record_id: str, reason: str) -> None:
+        """Full-text stage: the record's full text cannot be had (PRISMA "reports not retrieved").
+
+        Written to the store before returning; the record leaves this session's queue. Adding its
+        full text later (``review fulltext add``) brings it back to the full-text pool.
+        """
+        if self.stage != "full_text":
+            raise ScreeningError("only a full text can be marked not retrievable (stage full_text)")
+        if record_id not in self.row_of:
+            raise ScreeningError(f"record {record_id!r} is not in the {self.stage} pool of this review")
+        self.store.mark_not_retrieved(record_id, reason, actor=self.reviewer)
+        self._unavailable.add(record_id)
 
     def undo(self) -> str | None:
         """Retract this reviewer's latest decision at this stage; returns the record id (shown next) or None."""
@@ -164,4 +178,5 @@ class ScreeningSession:
             self._stopping = (key, evaluate_stopping(labels, len(self.ids), self.stop_rule))
         return {"reviewer": self.reviewer, "stage": self.stage, "screened": len(self._history),
                 "included": c["include"], "maybe": c["maybe"], "excluded": c["exclude"], "total": len(self.ids),
-                "remaining": len(self.ids) - len(self._history), "stopping": self._stopping[1]}
+                "remaining": len(self.ids) - len(self._history) - len(self._unavailable),
+                "not_retrieved": len(self._unavailable), "stopping": self._stopping[1]}

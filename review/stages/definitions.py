@@ -32,6 +32,21 @@ def add_fulltext(store: Store, record_id: str, path: str | Path) -> dict[str, An
     return {"record_id": rid, "path": str(path), "chars": len(text), "sentences": len(split_sentences(text, True))}
 
 
+def mark_not_retrieved(store: Store, record_id: str, reason: str) -> dict[str, Any]:
+    """Record that a record's full text cannot be had (PRISMA: "reports not retrieved"); returns a short summary.
+
+    Adding its full text later (:func:`add_fulltext`) replaces the mark. The reason is kept in
+    the event log (``fulltext``/``not_retrieved``).
+    """
+    rid = _resolve_record(store, record_id)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise DefinitionsError(f"{record_id}: say why the full text cannot be had, e.g. --reason 'not held by the "
+                               "library, request unanswered'")
+    store.mark_not_retrieved(rid, reason)
+    return {"record_id": rid, "reason": reason}
+
+
 def _resolve_record(store: Store, record_id: str) -> str:
     from review.core.text import normalize_doi, short_openalex_id
 

@@ -78,11 +78,24 @@ def map_kind(store, protocol, kind: str, out_dir: str | Path, records: Sequence[
     return {**art, "map": result["map"]}
 
 
+REFERENCE_KINDS = ("citation", "cocitation", "coupling")  # networks of works: their key references are the point
+NODE_NAMES = {"keywords": "keywords", "terms": "terms", "concepts": "concepts", "topics": "topics",
+              "coauthorship": "authors", "institutions": "institutions", "countries": "countries"}
+_NODE_FIELDS = {"id", "label", "cluster", "cluster_label", "year"}
+
+
 def format_result(result: dict[str, Any], top: int = 20) -> str:
-    """Key references and clusters of an :func:`analyse` result, as text for the terminal."""
+    """Key references (networks of works) or top nodes (terms, authors, ...) and clusters of an
+    :func:`analyse` result, as text for the terminal."""
     lines = [f"{result['kind']} network: {result['nodes']} nodes, {result['links']} links, "
              f"{len(result['clusters'])} clusters, from {result['records']} records (normalisation: {result['norm']})"]
-    refs = result.get("key_references") or {}
+    refs = result.get("key_references") or {} if result["kind"] in REFERENCE_KINDS else {}
+    if result["kind"] not in REFERENCE_KINDS and result.get("key_nodes"):  # its nodes are terms, authors, ...
+        lines += ["", f"Top {NODE_NAMES.get(result['kind'], 'nodes')} (by occurrences):"]
+        for n in result["key_nodes"][:top]:
+            count = next((v for k, v in n.items() if k not in _NODE_FIELDS and isinstance(v, int)), "")
+            where = f"  [cluster {n['cluster']}: {n['cluster_label']}]" if n.get("cluster_label") else ""
+            lines.append(f"  {count:>5}  {_short(str(n['label']), 90)}{where}")
     for key, title in (("cited", "Key references (most cited by the set)"),
                        ("local", "Most locally cited works (cited by other works of the set)")):
         if refs.get(key):

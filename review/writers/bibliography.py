@@ -164,11 +164,14 @@ def citation_keys(records: Iterable[Record], taken: dict[str, str] | None = None
 
 
 def store_keys(store: Store, records: Sequence[Record]) -> dict[str, str]:
-    """Citation keys of ``records``, taken from (and new ones added to) the store's ``citation_keys`` artifact."""
+    """Citation keys of ``records``, taken from (and new ones added to) the store's ``citation_keys`` artifact.
+
+    A store opened read-only keeps its keys; new ones are made the same way but not saved.
+    """
     known: dict[str, str] = store.artifact(KEYS_ARTIFACT) or {}
     keys = citation_keys(records, known)
     new = {k: v for k, v in keys.items() if k not in known}
-    if new:
+    if new and not getattr(store, "readonly", False):
         store.put_artifact(KEYS_ARTIFACT, {**known, **new}, kind="export")
     return keys
 

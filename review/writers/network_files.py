@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from review.core.settings import NETWORK_FORMATS as FORMATS
-from review.networks.build import UNKNOWN_WORK, WORK_KINDS
+from review.networks.build import WORK_KINDS
 from review.networks.maps import Map
 
 # Distinct colours for the largest clusters (1 = largest); every smaller cluster is OTHER_COLOR, and the

@@ -192,14 +192,19 @@ def _artifact_html(data: Any, special) -> str:
         return render_value(data)
 
 
-def _images(folder: Path | None) -> str:
+def _embeddable(png: Path, out_dir: Path | None) -> bool:
+    """A PNG file the report may embed: inside the review's output folder (after links are resolved), not too big."""
+    if out_dir is None or png.suffix.lower() != ".png" or not png.is_file():
+        return False
+    if not png.resolve().is_relative_to(out_dir.resolve()):
+        return False
+    return png.stat().st_size <= MAX_IMAGE_BYTES
+
+
+def _images(folder: Path | None, out_dir: Path | None) -> str:
     if not folder or not folder.is_dir():
         return ""
-    out = []
-    for png in sorted(folder.glob("*.png")):
-        if png.stat().st_size <= MAX_IMAGE_BYTES:
-            out.append(_img(png))
-    return "".join(out)
+    return "".join(_img(png) for png in sorted(folder.glob("*.png")) if _embeddable(png, out_dir))
 
 
 def _img(png: Path) -> str:
@@ -215,7 +220,7 @@ def section_definitions(store: Store, out_dir: Path | None) -> str:
         out.append("<h3>Clusters of definitions</h3>" + _artifact_html(clusters, _clusters_html))
     if comparison is not None:
         out.append("<h3>Concept comparison</h3>" + _artifact_html(comparison, _comparison_html))
-    out.append(_images(out_dir / "definitions" if out_dir else None))
+    out.append(_images(out_dir / "definitions" if out_dir else None, out_dir))
     defs = sorted(definition_rows(store), key=lambda d: (d["concept"], d["year"] is not None, d["year"] or 0, d["id"]))
     if defs:
         by: dict[str, list[Any]] = {}
@@ -243,8 +248,8 @@ def section_maps(store: Store, out_dir: Path | None, report_dir: Path) -> str:
                 f"{e(art.get('links', '?'))} links, {e(len(art.get('clusters') or []))} clusters "
                 f"({e(art.get('record_set', ''))} records).</p>"]
         files = {k: Path(v) for k, v in (art.get("files") or {}).items() if isinstance(v, str)}
-        for f in files.values():
-            if f.suffix == ".png" and f.is_file() and f.stat().st_size <= MAX_IMAGE_BYTES:
+        for f in files.values():  # a path in the store names any file: embed only the review's own figures
+            if _embeddable(f, out_dir):
                 part.append(_img(f))
         links = [f for f in files.values() if f.suffix == ".html" and f.is_file()]
         if links:
