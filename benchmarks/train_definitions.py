@@ -1,6 +1,6 @@
 """Rebuild the shipped definition model (review/assets/definition_model.json) from the labelled sentences.
 
-    python benchmarks/train_definitions.py            # shared dev set + benchmarks/data/definitions/collected_*.tsv
+    python benchmarks/train_definitions.py            # shared dev set + benchmarks/data/definitions/collected*.tsv
     python benchmarks/train_definitions.py --labelled A.tsv --labelled B.csv --out model.json
 
 Deterministic: the same data give the same file. The lexicon (which concept a sentence names) is that of
@@ -22,7 +22,7 @@ from review.definitions.training import train_on  # noqa: E402
 from review.sources.labels import iter_labelled  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "definitions" / "coproduction_dev.tsv"
-COLLECTED = sorted((ROOT / "benchmarks" / "data" / "definitions").glob("collected_*.tsv"))
+COLLECTED = sorted((ROOT / "benchmarks" / "data" / "definitions").glob("collected*.tsv"))  # collected_*, collected2_*
 
 
 def default_sets() -> list[Path]:

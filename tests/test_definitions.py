@@ -466,3 +466,57 @@ def test_shipped_model_on_imported_real_sentences(tmp_path):
     ids = [r.id for r in recs]
     assert got == {(ids[0], "coproduction"), (ids[3], "cocreation"), (ids[4], "partnership"), (ids[6], "cocreation")}
     store.close()
+
+
+COMPOUNDS = Path(__file__).parent / "data" / "definitions" / "real_compounds.tsv"
+
+
+def test_compounds_of_a_term_are_candidates():
+    """German writes 'Bildungspartnerschaft' as one word: without compound matching the lexicon misses it."""
+    from review.core.protocol import load
+    from review.definitions.extract import candidates
+
+    lex = Lexicon.from_protocol(load(PROTOCOLS / "coproduction.toml"))
+    rows = list(D_labels.iter_labelled(COMPOUNDS))
+    assert [r["label"] for r in rows] == ["C", "C", "N"] and all(r["url"].startswith("http") for r in rows)
+    for r in rows:
+        got = candidates(r["sentence"], lex)
+        assert [d.concept for _, d in got] == ["partnership"], r["sentence"]
+        assert candidates(r["sentence"], Lexicon(lex.terms, compounds=False)) == []
+    assert [d.term for _, d in candidates(rows[1]["sentence"], lex)] == ["Bildungspartnerschaft"]
+    # short terms and acronyms never end a compound: "PPP" is not found in "XPPP", "OPS" not in "Workshops"
+    assert lex.matches(fold("Workshops und XPPP-Projekte")) == []
+    # an adjective is not the noun: "partnerschaftlich" does not match "Partnerschaft"
+    assert lex.matches(fold("eine partnerschaftliche Zusammenarbeit")) == []
+
+
+def test_stage_judges_compound_definitions(tmp_path):
+    """The three sentences imported as records, through the stage at the default threshold."""
+    from review.core.protocol import load
+
+    rows = list(D_labels.iter_labelled(COMPOUNDS))
+    store = Store(tmp_path / "c.sqlite")
+    store.add_records([Record(id=f"C{i}", abstract=r["sentence"], sources=[Source("test", "c")])
+                       for i, r in enumerate(rows)])
+    protocol = load(PROTOCOLS / "coproduction.toml")
+    assert D.threshold(protocol) == 0.6
+    got = {(d.record_id, d.concept) for d in D.extract(store, protocol, progress=False)}
+    store.close()
+    assert got == {("C0", "partnership"), ("C1", "partnership")}
+
+
+def test_skeleton_features_are_shared_across_languages():
+    """'X ist eine Form der', 'X er en form for' and 'X is a form of' give the same skeleton n-grams, so a
+    definition pattern learned in one language counts in the others."""
+    from review.definitions.model import Candidate, features
+
+    def skeleton(sentence, term):
+        s = sentence.index(term)
+        return {g for g in features(Candidate(sentence, ((s, s + len(term)),)))["s"] if g.startswith("^")}
+
+    de = skeleton("Koproduktion ist eine Form der Zusammenarbeit.", "Koproduktion")
+    da = skeleton("Samproduktion er en form for samarbejde.", "Samproduktion")
+    en = skeleton("Co-production is a form of collaboration.", "Co-production")
+    assert de == da == en and "^ T COP ART" in de
+    assert skeleton("Unter Koproduktion versteht man eine Form.", "Koproduktion") == {
+        "^ PREP T", "^ PREP T UNDERSTAND"} == skeleton("Ved samproduktion forstås en form.", "samproduktion")

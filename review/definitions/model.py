@@ -23,7 +23,8 @@ from review.definitions.language import light
 MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "definition_model.json"
 FORMAT = "review-definition-model/1"
 TARGET, OTHER = "xtgtx", "xothx"
-BLOCKS = ("w", "c", "x")  # word n-grams, character n-grams, context around the term
+BLOCKS = ("w", "c", "x", "s")  # word n-grams, character n-grams, context around the term, cross-lingual skeleton
+IDF_BLOCKS = ("w", "c", "s")
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
 
 # Definitional cues shared across the five languages (regexes on the accent-light, lower-cased masked text), so
@@ -57,6 +58,38 @@ CUES: dict[str, str] = {
              r"ofta)\b",
 }
 _CUES = {k: re.compile(v) for k, v in CUES.items()}
+
+# The skeleton block: every token replaced by its role, the same in the five languages, so "X is a form of",
+# "X er en form for", "X ist eine Form der" and "Unter X versteht man" / "Med X menas" share features and the
+# thinner languages borrow strength from the others. Tokens with no role become "w"; punctuation stays.
+ROLES: dict[str, str] = {}
+for _role, _words in {
+    "COP": "is are was were be been being ist sind war waren sei er var ar blir bliver blev ble wird werden "
+           "wurde becomes become",
+    "ART": "a an the ein eine einer einen eines einem der die das den dem des en et ett ei det de",
+    "AS": "as als som",
+    "PREP": "unter med ved vid by",
+    "GEN": " ".join(CUES["genus"][len(r"\b(?:"):-len(r")\b")].split("|")),
+    "MAN": "man one we wir vi",
+    "NEG": "not no nicht kein keine ikke ikkje inte ej never",
+    "MOD": "may might could can kann konnen koennen kan kunne",
+    "REL": "which that who where whereby wherein welche welcher welches der hvor hvori hvorved som dar",
+    "THIS": "this it these they dies diese dieser dieses es sie den det denne dette detta denna",
+}.items():
+    for _w in _words.split():
+        ROLES.setdefault(_w, _role)
+_CUE_ROLES = ("define", "understand", "refer", "mean", "call", "describe")
+
+
+def _role(token: str) -> str:
+    if token in (TARGET, OTHER):
+        return "T" if token == TARGET else "O"
+    if not token[0].isalnum():
+        return token
+    for name in _CUE_ROLES:
+        if _CUES[name].fullmatch(token):
+            return name.upper()
+    return ROLES.get(token, "w")
 
 
 @dataclass(frozen=True)
@@ -98,7 +131,8 @@ def _position_bucket(i: int) -> str:
 
 
 def features(c: Candidate) -> dict[str, dict[str, float]]:
-    """Raw feature counts of a candidate, per block (``w`` words, ``c`` characters, ``x`` context)."""
+    """Raw feature counts of a candidate, per block (``w`` words, ``c`` characters, ``x`` context, ``s`` the
+    skeleton of roles around the term)."""
     toks = masked_tokens(c)
     seq = ["xbosx"] + toks + ["xeosx"]
     w: dict[str, float] = {}
@@ -146,7 +180,14 @@ def features(c: Candidate) -> dict[str, dict[str, float]]:
         x["pattern"] = 1.0
         x["pattern:" + c.pattern] = 1.0
     x["len:" + _position_bucket(len(toks) // 5)] = 1.0
-    return {"w": w, "c": ch, "x": x}
+    roles = ["^"] + [_role(t) for t in toks] + ["$"]
+    sk: dict[str, float] = {}
+    for n in (2, 3, 4):
+        for i in range(len(roles) - n + 1):
+            g = " ".join(roles[i:i + n])
+            if "T" in g.split():  # n-grams that take in the term: how the sentence is built around it
+                sk[g] = sk.get(g, 0.0) + 1.0
+    return {"w": w, "c": ch, "x": x, "s": sk}
 
 
 @dataclass
@@ -269,7 +310,7 @@ def train(candidates: Sequence[Candidate], labels: Sequence[int], C: float = 4.0
     raw = [features(c) for c in candidates]
     n = len(raw)
     idf: dict[str, dict[str, float]] = {}
-    for block in ("w", "c"):
+    for block in IDF_BLOCKS:
         df: dict[str, int] = {}
         for r in raw:
             for f in r[block]:
