@@ -27,7 +27,7 @@ RECORD_TYPES = {
     # the 2023 schema's Crossref types
     "journal-article", "proceedings-article", "posted-content", "book-part", "book-section",
     "monograph", "reference-book", "edited-book", "proceedings", "journal", "component",
-    "report-series", "book-series", "book-set", "journal-issue", "journal-volume", "peer-review",
+    "report-series", "book-series", "book-set", "journal-issue", "journal-volume",
 }
 
 

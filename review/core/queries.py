@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from review.core.errors import NetworkError, ScreeningError
 from review.core.records import Author, Record

@@ -38,10 +38,11 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from review.core.errors import StoreBusyError, StoreError
 from review.core.records import Record
@@ -142,7 +143,7 @@ CREATE TABLE IF NOT EXISTS cited_works (
 
 def now() -> str:
     """UTC timestamp with microseconds, ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _dumps(obj: Any) -> str | None:
@@ -242,7 +243,7 @@ class Store:
             self._lock_depth = 1
             self.release_writer()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -285,7 +286,7 @@ class Store:
         return self.path.with_name(self.path.name + ".lock")
 
     @contextmanager
-    def writing(self, command: str, wait: float = 5.0) -> Iterator["Store"]:
+    def writing(self, command: str, wait: float = 5.0) -> Iterator[Store]:
         """Hold the store's writer lock for the block (re-entrant); see :meth:`acquire_writer`."""
         self.acquire_writer(command, wait)
         try:

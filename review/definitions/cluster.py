@@ -57,7 +57,7 @@ class Clustering:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Clustering":
+    def from_dict(cls, d: dict[str, Any]) -> Clustering:
         """Inverse of :meth:`to_dict` (e.g. the stored ``definition_clusters`` artifact)."""
         d = dict(d)
         d["scores"] = {int(k): v for k, v in d.get("scores", {}).items()}

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 from review.core.errors import DefinitionsError
 from review.core.protocol import Concept, Protocol
@@ -52,7 +52,7 @@ class Lexicon:
     compounds: bool = True  # a one-word term also matches as the last part of a compound ("Bildungspartnerschaft")
 
     @classmethod
-    def from_protocol(cls, protocol: Protocol, keys: Iterable[str] | None = None, related: bool = False) -> "Lexicon":
+    def from_protocol(cls, protocol: Protocol, keys: Iterable[str] | None = None, related: bool = False) -> Lexicon:
         """The concepts named by ``keys`` (default: the ``[definitions] concepts`` setting, else all)."""
         keys = list(keys) if keys is not None else protocol.config.definitions.concepts
         known = {c.key: c for c in protocol.concepts}
@@ -67,7 +67,7 @@ class Lexicon:
         return cls({k: tuple(_concept_terms(known[k], related)) for k in keys})
 
     @classmethod
-    def from_concepts(cls, concepts: Iterable[Concept], related: bool = False) -> "Lexicon":
+    def from_concepts(cls, concepts: Iterable[Concept], related: bool = False) -> Lexicon:
         return cls({c.key: tuple(_concept_terms(c, related)) for c in concepts})
 
     def matches(self, folded: str) -> list[tuple[str, int, int]]:

@@ -10,7 +10,7 @@ _ABBREV = {
     "e.g", "i.e", "cf", "vs", "al", "fig", "figs", "no", "nos", "dr", "prof", "approx", "ca", "resp", "viz",
     "pp", "p", "vol", "ed", "eds", "u.s", "st", "mr", "mrs", "ms", "jr", "inc", "ltd", "sec", "ch", "chap",
     "z.b", "bzw", "vgl", "ggf", "d.h", "u.a", "s", "f", "ff", "jf", "bl.a", "dvs", "fx", "mfl", "m.fl", "osv",
-    "mv", "m.v", "ca", "evt", "inkl", "ift", "nr", "t.ex", "s.k", "sk", "etc", "et", "ref", "refs", "eq",
+    "mv", "m.v", "evt", "inkl", "ift", "nr", "t.ex", "s.k", "sk", "etc", "et", "ref", "refs", "eq",
 }
 _BOUNDARY = re.compile(r"([.!?])([\"'”’)\]]*)(?:(\s+)|(?=[A-ZÆØÅÄÖÜ][a-zæøåäöüß]))")
 _GLUED_HEADING = re.compile(r"\b(Abstract|Background|Introduction|Objectives?|Aims?|Purpose|Methods?|Results|"

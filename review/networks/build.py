@@ -57,9 +57,10 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -129,7 +130,7 @@ class Network:
     tls: np.ndarray | None = field(default=None, repr=False, compare=False)
     sizes: np.ndarray | None = field(default=None, repr=False, compare=False)
     # fills labels and meta once the nodes are chosen (so only kept nodes are looked up)
-    describe: Callable[["Network"], tuple[list[str], list[dict[str, Any]]]] | None = field(
+    describe: Callable[[Network], tuple[list[str], list[dict[str, Any]]]] | None = field(
         default=None, repr=False, compare=False)
 
     def __len__(self) -> int:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,7 +60,7 @@ class Map:
 
 
 def make_map(net: Network, records: Sequence[Record] | None = None, seed: int = 42, resolution: float = 1.0,
-             terms: "Terms | None" = None) -> Map:
+             terms: Terms | None = None) -> Map:
     """Cluster, label (from ``terms``, else the terms of ``records``), lay out and measure a network."""
     clusters = communities(net, seed=seed, resolution=resolution)
     if terms is None and records is not None:

@@ -1,7 +1,7 @@
 """Terms of titles and abstracts for term co-occurrence maps."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from review.core.records import Record
 from review.core.text import fold

@@ -33,10 +33,11 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pyalex
@@ -160,7 +161,7 @@ class Client:
                                        u.path, "", "")))
 
     # -- requests -------------------------------------------------------------------------
-    def url(self, query: "pyalex.api.BaseOpenAlex | str", **params: Any) -> str:
+    def url(self, query: pyalex.api.BaseOpenAlex | str, **params: Any) -> str:
         """The request URL for a pyalex query (or a path like ``/works/W1``) plus extra parameters."""
         full = rebase(query if isinstance(query, str) and query.startswith("http") else
                       (PYALEX_URL + query if isinstance(query, str) else query.url), self.base)
@@ -246,7 +247,7 @@ class Client:
     def _select(self) -> str | None:
         return ",".join(self.select) if self.select else None
 
-    def page(self, query: "pyalex.api.BaseOpenAlex", cursor: str = "*", used: Iterable[str] = ()) -> Page:
+    def page(self, query: pyalex.api.BaseOpenAlex, cursor: str = "*", used: Iterable[str] = ()) -> Page:
         """One page of ``query`` at ``cursor``; a reply whose ``next_cursor`` is in ``used`` is retried."""
         used = set(used) | {cursor}
 
@@ -265,7 +266,7 @@ class Client:
         return Page(cursor, data["results"], meta.get("next_cursor") if data["results"] else None,
                     int(meta.get("count") or 0))
 
-    def pages(self, query: "pyalex.api.BaseOpenAlex", cursor: str = "*", fetched: int = 0) -> Iterator[Page]:
+    def pages(self, query: pyalex.api.BaseOpenAlex, cursor: str = "*", fetched: int = 0) -> Iterator[Page]:
         """Cursor-paged results of ``query`` from ``cursor`` (``fetched`` results already read).
 
         Stops as soon as ``meta.count`` results are read, so N results cost
@@ -283,7 +284,7 @@ class Client:
             used.append(cursor)
             cursor = p.next_cursor
 
-    def with_select(self, select: Iterable[str] | None) -> "Client":
+    def with_select(self, select: Iterable[str] | None) -> Client:
         """A client like this one (same server, secrets, session, retries) asking for ``select`` only;
         it counts its own :attr:`n_requests`."""
         other = copy.copy(self)
@@ -350,7 +351,7 @@ def pyalex_base_url(url: str | None = None) -> Iterator[None]:
 
 
 # -- searches --------------------------------------------------------------------------------
-def build_query(search: Search) -> "pyalex.Works":
+def build_query(search: Search) -> pyalex.Works:
     """The pyalex query of a protocol search (text + year, type and language filters)."""
     q = pyalex.Works().search(search.query)
     f: dict[str, Any] = {}

@@ -1,8 +1,9 @@
 """Networks stage: build, analyse and export every network kind the protocol asks for."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

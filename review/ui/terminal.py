@@ -1,7 +1,7 @@
 """Screening in a terminal (``review screen``): one record at a time, keys i/e/m."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from review.core.errors import ScreeningError
 from review.screening.session import ScreeningSession

@@ -37,11 +37,12 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from review.core.errors import QueryError
@@ -293,7 +294,7 @@ class OpenAlexTestServer:
             raise RuntimeError("the server is not running; call start() or use it in a with-block")
         return f"http://{self.host}:{self._httpd.server_address[1]}"
 
-    def start(self) -> "OpenAlexTestServer":
+    def start(self) -> OpenAlexTestServer:
         handler = type("Handler", (_Handler,), {"app": self})
         self._httpd = _QuietServer((self.host, self.port), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="openalex-test-server",
@@ -307,7 +308,7 @@ class OpenAlexTestServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "OpenAlexTestServer":
+    def __enter__(self) -> OpenAlexTestServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import html
 import json
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from review import __version__
@@ -318,7 +319,7 @@ def build(store: Store, protocol, out_dir: str | Path | None = None, report_dir:
     numbers = numbers if numbers is not None else counts(store)
     out_dir = Path(out_dir) if out_dir else None
     report_dir = Path(report_dir) if report_dir else (out_dir or Path.cwd())
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [("protocol", "Protocol", section_protocol(store, protocol)),
                 ("search-log", "Search log", section_search_log(store)),
                 ("prisma", "PRISMA 2020 flow diagram", section_prisma(numbers)),

@@ -9,7 +9,7 @@ command-mode shortcuts (``i i`` interrupts the kernel, ``m`` turns the cell into
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import anywidget
 import traitlets
