@@ -38,7 +38,7 @@ GROUPS = {  # three clearly different ways of defining, across concepts
 
 def _defs() -> list[Definition]:
     out = []
-    for g, sentences in GROUPS.items():
+    for _, sentences in GROUPS.items():
         for s in sentences:
             concept = "cocreation" if "Co-creation" in s else "partnership" if "artnership" in s else "coproduction"
             out.append(Definition(concept=concept, term="", sentence=s, pattern="is_a", lang="en",

@@ -101,7 +101,7 @@ def test_search_uses_ceil_n_over_page_size_requests_and_stores_verbatim(server, 
         (want.title, want.doi, want.year, want.venue, want.referenced_works)
     locs = [tuple(r) for r in store.query("SELECT kind, name, locator FROM record_sources")]
     assert {k for k, _, _ in locs} == {"openalex"} and {m for _, m, _ in locs} == {"search:s"}
-    assert sorted(loc for _, _, loc in locs) == sorted("1:%d" % i for i in range(n_emi))  # page 1, positions
+    assert sorted(loc for _, _, loc in locs) == sorted(f"1:{i}" for i in range(n_emi))  # page 1, positions
     # a finished search is not repeated
     server.reset()
     again = search(store, Search("s", "emicizumab"), "h1", client=client(server, per_page=25), progress=False)

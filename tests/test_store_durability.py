@@ -212,7 +212,7 @@ def test_two_reviewers_and_an_importer_at_once(tmp_path):
         outputs[name] = (out, errs[name].read())
         errs[name].close()
     imp_out, imp_err = importer.communicate(timeout=300)
-    for name, (out, err) in outputs.items():
+    for name, (_, err) in outputs.items():
         assert reviewers[name].returncode == 0 and "locked" not in err and not err.strip(), err
     assert importer.returncode == 0 and not imp_err.strip(), imp_err
     assert int(imp_out) >= 1

@@ -250,7 +250,7 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
             c.fail(kp, "expected a table with 'label' and 'terms'")
         terms = c.get(ct, "terms", dict, kp, required=True)
         clean = {}
-        for lang, ts in terms.items():
+        for lang, _ in terms.items():
             clean[lang] = c.get(terms, lang, list_of_str, kp + ("terms",))
         if not any(clean.values()):
             c.fail(kp + ("terms",), "needs at least one term")

@@ -298,7 +298,7 @@ class Client:
         for i in range(0, len(ids), MAX_IDS):
             chunk = ids[i:i + MAX_IDS]
             q = pyalex.Works().filter_or(**{"ids.openalex": chunk})
-            data = self._adapting(lambda: self.get_json(
+            data = self._adapting(lambda q=q, chunk=chunk: self.get_json(
                 self.url(q, **{"per-page": max(len(chunk), 1), "select": self._select()}),
                 lambda d: None if isinstance(d, dict) and isinstance(d.get("results"), list)
                 else "a reply without results"))
