@@ -53,7 +53,8 @@ def load_works() -> tuple[list[dict], list[str], str]:
         included = []
         for p in sets:
             with open(p.parent / "labels.csv", newline="") as fh:
-                included += [short_openalex_id(r["openalex_id"]) for r in csv.DictReader(fh) if r["label_included"] == "1"]
+                included += [short_openalex_id(r["openalex_id"]) for r in csv.DictReader(fh)
+                             if r["label_included"] == "1"]
         return works, included, f"{len(sets)} SYNERGY sets in {SYNERGY}"
     works = [w for _, w in iter_works(ROOT / "bib" / "synergy_openalex.jsonl.gz")]
     with open(ROOT / "bib" / "synergy_labels.csv", newline="") as fh:

@@ -97,7 +97,8 @@ def test_embed_raises_import_error_without_the_package():
 
 
 def test_ctfidf_prefers_terms_distinctive_of_a_cluster():
-    terms = C_cluster.ctfidf_terms(["apple banana banana", "apple cherry", "apple cherry cherry"], np.array([0, 1, 1]), 2, top=2)
+    terms = C_cluster.ctfidf_terms(["apple banana banana", "apple cherry", "apple cherry cherry"], np.array([0, 1, 1]),
+                                   2, top=2)
     assert terms[0][0] == "banana" and terms[1][0] == "cherry"
     assert "apple" not in (terms[0][0], terms[1][0])
 
@@ -106,12 +107,13 @@ def test_compare_shares_ids_and_terms_are_exact():
     defs = [
         Definition("coproduction", "", "Co-production is citizens and professionals delivering services together.",
                    "is_a", "en", id=1),
-        Definition("coproduction", "", "Co-production is a continuous collaboration with volunteers.", "is_a", "en", id=2),
+        Definition("coproduction", "", "Co-production is a continuous collaboration with volunteers.", "is_a", "en",
+                   id=2),
         Definition("partnership", "", "A partnership is a formal agreement (kontrakt) between organisations.",
                    "is_a", "en", id=3),
     ]
-    t = C.compare(defs, concepts=["coproduction", "partnership", "cocreation"], labels={"coproduction": "Co-production"},
-                  lexicon=LEX)
+    t = C.compare(defs, concepts=["coproduction", "partnership", "cocreation"],
+                  labels={"coproduction": "Co-production"}, lexicon=LEX)
     rows = {r["concept"]: r for r in t["rows"]}
     cop = rows["coproduction"]["cells"]
     assert rows["coproduction"]["n"] == 2 and rows["coproduction"]["label"] == "Co-production"
@@ -187,7 +189,8 @@ def test_concept_map_weights_and_store_round_trip(tmp_path):
     store.put_artifact("concept_map", C_concept_map._node_link(G))
     H = C_concept_map.concept_map(store)
     assert set(H.nodes) == set(G.nodes)
-    assert {(a, b, d["weight"]) for a, b, d in H.edges(data=True)} == {(a, b, d["weight"]) for a, b, d in G.edges(data=True)}
+    assert ({(a, b, d["weight"]) for a, b, d in H.edges(data=True)}
+            == {(a, b, d["weight"]) for a, b, d in G.edges(data=True)})
     store.close()
 
 

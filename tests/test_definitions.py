@@ -110,7 +110,8 @@ def test_find_definitions_never_fails_on_arbitrary_text(text):
     ("In this article co-creation is understood as the joint design of services by staff and users.",
      "cocreation", "understood_as", "en"),
     ("By co-creation we mean that citizens take part in the initiation of services.", "cocreation", "by_we_mean", "en"),
-    ("Following Osborne et al. (2016), we understand co-production as the involvement of users in the design of services.",
+    ("Following Osborne et al. (2016), we understand co-production as the involvement of users "
+     "in the design of services.",
      "coproduction", "we_define", "en"),
     ("We conceptualise co-creation as a process of joint problem solving.", "cocreation", "we_define", "en"),
     ("A partnership refers to a formal agreement between organisations.", "partnership", "refers_to", "en"),
@@ -120,7 +121,8 @@ def test_find_definitions_never_fails_on_arbitrary_text(text):
     ("A public-private partnership is a contract between a public body and a private company.",
      "partnership", "is_a", "en"),
     ("Co-production, a form of citizen participation, is promoted by governments.", "coproduction", "appositive", "en"),
-    ("Samproduktion defineres som borgernes aktive bidrag til offentlige ydelser.", "coproduction", "defineres_som", "da"),
+    ("Samproduktion defineres som borgernes aktive bidrag til offentlige ydelser.", "coproduction", "defineres_som",
+     "da"),
     ("Ved samskabelse forstås et ligeværdigt samarbejde mellem borgere og kommune.", "cocreation", "ved_forstas", "da"),
     ("Samskabelse er en samarbejdsform mellem kommunen og foreninger.", "cocreation", "er_en", "da"),
     ("Med samproduksjon menes at brukere og ansatte sammen lager tjenesten.", "coproduction", "med_menes", "no"),
@@ -178,7 +180,8 @@ def test_cited_sources(sentence, expected):
 
 @pytest.mark.parametrize("text, lang", [
     ("Samskabelse er en proces, hvor borgere og kommunen samarbejder om at skabe velfærd.", "da"),
-    ("Samskaping er en prosess der innbyggere og kommunen samarbeider om å skape velferd, og det blir ofte brukt.", "no"),
+    ("Samskaping er en prosess der innbyggere og kommunen samarbeider om å skape velferd, og det blir ofte brukt.",
+     "no"),
     ("Samskapande är en process där medborgare och kommunen samverkar för att skapa välfärd.", "sv"),
     ("Koproduktion ist die gemeinsame Erstellung von Leistungen durch Bürger und die Verwaltung.", "de"),
     ("Co-production is the joint production of services by citizens and the state.", "en"),

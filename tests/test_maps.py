@@ -53,7 +53,8 @@ def test_cluster_labels_are_distinctive_terms(coupling_map, dataset):
             assert any(t in vocabulary for t in ("emicizumab", "hemophilia", "haemophilia", "factor"))
         else:
             assert any(t in vocabulary for t in ("borderline", "personality", "psych"))
-    assert "medicine" not in [t for ts in coupling_map.cluster_terms.values() for t in ts[:3]]  # everywhere: not distinctive
+    # everywhere: not distinctive
+    assert "medicine" not in [t for ts in coupling_map.cluster_terms.values() for t in ts[:3]]
 
 
 def test_communities_are_reproducible_with_the_seed(records):
@@ -123,7 +124,8 @@ def test_thematic_map_by_hand():
     # two clusters: {a, b, c} with internal links ab = 2, bc = 4 and {d, e} with de = 6; one bridge c–d = 1
     ids = list("abcde")
     pos = {x: k for k, x in enumerate(ids)}
-    links = sp.csr_matrix(([2, 4, 1, 6], ([pos["a"], pos["b"], pos["c"], pos["d"]], [pos["b"], pos["c"], pos["d"], pos["e"]])),
+    links = sp.csr_matrix(([2, 4, 1, 6], ([pos["a"], pos["b"], pos["c"], pos["d"]],
+                                          [pos["b"], pos["c"], pos["d"], pos["e"]])),
                           shape=(5, 5))
     net = N.Network(kind="concepts", ids=ids, labels=ids, counts=np.ones(5, dtype=np.int64), links=links,
                     strength=links.astype(float), docs=sp.identity(5, format="csr"), works=ids, meta=[{}] * 5,

@@ -155,7 +155,8 @@ def test_export_refuses_unknown_formats(result, tmp_path):
 def test_html_renders_in_headless_chromium_without_network(out, tmp_path):
     d, files = out
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+             "--disable-component-update", "--no-first-run", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}",
              "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,800"]
     url = files["html"].resolve().as_uri()
     dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout

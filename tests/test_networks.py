@@ -170,7 +170,8 @@ def test_topics_and_keywords_of_the_current_schema():
             work(3, ["Co-production", "Volunteering"], ["municipality", "volunteers"])]
     net = N.build(recs, "concepts", min_count=1, norm="none", max_nodes=None)
     assert net.info["field"] == "topics"
-    assert edge_map(net) == {frozenset(("Co-production", "Welfare")): 2, frozenset(("Co-production", "Volunteering")): 1}
+    assert edge_map(net) == {frozenset(("Co-production", "Welfare")): 2,
+                             frozenset(("Co-production", "Volunteering")): 1}
     kw = N.build(recs, "keywords", min_count=1, norm="none", max_nodes=None)
     assert edge_map(kw) == {frozenset(("municipality", "volunteers")): 1}
     with pytest.raises(N_errors.NetworkError, match="no record carries concepts"):

@@ -137,7 +137,8 @@ def test_select_and_page_size_are_adapted_to_what_the_server_accepts(works, tmp_
     n = len(hits(works))
     assert r["n_records"] == n
     assert "host_venue" not in c.select and "concepts" in c.select and c.per_page == 100
-    assert "host_venue" in statuses[0]["select"] and statuses[1]["per-page"] == "200" and "host_venue" not in statuses[1]["select"]
+    assert ("host_venue" in statuses[0]["select"] and statuses[1]["per-page"] == "200"
+            and "host_venue" not in statuses[1]["select"])
     assert len(statuses) == 2 + math.ceil(n / 100)
 
 

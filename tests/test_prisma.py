@@ -26,7 +26,8 @@ def hand_made_review(path) -> Store:
     add(s, ["W11", "W12"], "snowball", "backward", run_kind="snowball")  # 2
     add(s, ["R1", "R2"], "ris", "/data/scopus export.ris", run_kind="import")  # 2; R1 is W1 again
     with s.transaction():
-        s.conn.execute("INSERT INTO duplicates(record_id, canonical_id, score, method, ts) VALUES ('R1','W1',1,'doi',?)",
+        s.conn.execute("INSERT INTO duplicates(record_id, canonical_id, score, method, ts)"
+                       " VALUES ('R1','W1',1,'doi',?)",
                        (now(),))
     # automation: W2, W3 excluded; W4 excluded then retracted under a new protocol
     s.add_decision("W2", "exclude", "rules", stage="prescreen", criterion="I1-period")
@@ -146,7 +147,8 @@ automatic = false
 
 # Independent of review.writers.prisma: the same definitions written as SQL over the store's tables.
 SQL = """
-WITH cur AS (SELECT d.* FROM decisions d JOIN (SELECT MAX(id) AS id FROM decisions GROUP BY record_id, stage, reviewer) m
+WITH cur AS (SELECT d.* FROM decisions d \
+JOIN (SELECT MAX(id) AS id FROM decisions GROUP BY record_id, stage, reviewer) m
              ON d.id = m.id WHERE d.decision != 'undo'),
 uniq AS (SELECT id FROM records WHERE id NOT IN (SELECT record_id FROM duplicates)),
 auto AS (SELECT record_id FROM cur WHERE stage='prescreen' AND reviewer='rules' AND decision='exclude'

@@ -49,7 +49,8 @@ automatic = false
     (MINIMAL + '\n[[searches]]\nquery = "a"\nfrom_year = "2000"\n', ":6", "expected an integer"),
     (MINIMAL + '\n[[searches]]\nquery = "a"\nfrom_year = 2010\nto_year = 2000\n', ":7", "before from_year"),
     (MINIMAL + '\n[[criteria]]\nname = "x"\nkind = "maybe"\n', ":6", 'expected "include" or "exclude"'),
-    (MINIMAL + '\n[[criteria]]\nname = "x"\nkind = "include"\n\n[[criteria]]\nname = "y"\nkind = "include"\nany_terms = [1, 2]\n',
+    (MINIMAL + '\n[[criteria]]\nname = "x"\nkind = "include"\n\n[[criteria]]\nname = "y"\nkind = "include"\n'
+               'any_terms = [1, 2]\n',
      ":11", "key 'criteria[1].any_terms': expected a list of strings"),
     (MINIMAL + '\n[concepts.c]\nlabel = "C"\n', "", "key 'concepts.c.terms': is required"),
     (MINIMAL + 'title = "again"\n', ":3", "TOML syntax error"),

@@ -118,7 +118,8 @@ def included_ids(store: Store, stage: str | None = None) -> list[str]:
     reviewers' common decision (:func:`review.core.queries.final_decisions`).
     """
     if stage is None:
-        stage = "full_text" if store.query("SELECT 1 FROM decisions WHERE stage='full_text' LIMIT 1") else "title_abstract"
+        stage = ("full_text" if store.query("SELECT 1 FROM decisions WHERE stage='full_text' LIMIT 1")
+                 else "title_abstract")
     inc = {rid for rid, d in final_decisions(store, stage).items() if d == "include"}
     return [i for i in store.record_ids(unique=True) if i in inc]
 

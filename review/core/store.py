@@ -188,7 +188,8 @@ class Store:
                 raise StoreError(f"{self.path}: the store is read-only (read-only media or no write permission); "
                                  "status, export, report and prisma can read it; to change it, copy it to a "
                                  "writable folder and pass --store COPY") from e
-            raise StoreError(f"{self.path}: not a usable review store ({e}). Use another path or restore a backup.") from e
+            raise StoreError(f"{self.path}: not a usable review store ({e}). "
+                             "Use another path or restore a backup.") from e
 
     # -- basics -------------------------------------------------------------------------
     def _connect_readonly(self, timeout: float) -> sqlite3.Connection:
@@ -471,10 +472,12 @@ class Store:
             self.set_checkpoint(run_id, "process", {"pid": os.getpid()})
             return run_id
 
-    def find_run(self, kind: str, label: str, query: Any = None, protocol_hash: str | None = None) -> sqlite3.Row | None:
+    def find_run(self, kind: str, label: str, query: Any = None,
+                 protocol_hash: str | None = None) -> sqlite3.Row | None:
         """The latest run with this kind, label, query and protocol hash (to resume or skip it)."""
         return self.conn.execute(
-            "SELECT * FROM runs WHERE kind=? AND label=? AND query IS ? AND protocol_hash IS ? ORDER BY id DESC LIMIT 1",
+            "SELECT * FROM runs WHERE kind=? AND label=? AND query IS ? AND protocol_hash IS ?"
+            " ORDER BY id DESC LIMIT 1",
             (kind, label, _dumps(query), protocol_hash),
         ).fetchone()
 
@@ -521,7 +524,8 @@ class Store:
                 if row is None:
                     raw_text = raw if isinstance(raw, str) or raw is None else json.dumps(raw, ensure_ascii=False)
                     self.conn.execute(
-                        "INSERT INTO records(id, openalex_id, doi, pmid, title, year, data, raw, raw_format, added_at, updated_at)"
+                        "INSERT INTO records(id, openalex_id, doi, pmid, title, year, data, raw, raw_format, added_at,"
+                        " updated_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (rec.id, rec.openalex_id, rec.doi, rec.pmid, rec.title, rec.year,
                          _dumps(rec.to_dict()), raw_text, raw_format, ts, ts),
@@ -536,7 +540,8 @@ class Store:
                                           (_dumps(stored.to_dict()), ts, rec.id))
                 for s in rec.sources:
                     self.conn.execute(
-                        "INSERT OR IGNORE INTO record_sources(record_id, run_id, kind, name, locator, added_at) VALUES (?,?,?,?,?,?)",
+                        "INSERT OR IGNORE INTO record_sources(record_id, run_id, kind, name, locator, added_at)"
+                        " VALUES (?,?,?,?,?,?)",
                         (rec.id, run_id, s.kind, s.name, s.locator, ts),
                     )
         return new
@@ -595,7 +600,8 @@ class Store:
         """Append an event; returns its id."""
         with self.transaction():
             cur = self.conn.execute(
-                "INSERT INTO events(ts, stage, kind, record_id, run_id, actor, protocol_hash, data) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO events(ts, stage, kind, record_id, run_id, actor, protocol_hash, data)"
+                " VALUES (?,?,?,?,?,?,?,?)",
                 (now(), stage, kind, record_id, run_id, actor, protocol_hash, _dumps(data)),
             )
             return int(cur.lastrowid)
@@ -757,7 +763,8 @@ class Store:
                        decided_by: str | None = None) -> None:
         """Keep a pair (``maybe``), or a human decision on it (``same``/``different``, replacing the pair's status)."""
         with self.transaction():
-            self.conn.execute("INSERT INTO dedup_pairs(a, b, score, status, decided_by, ts, info) VALUES (?,?,?,?,?,?,?)"
+            self.conn.execute("INSERT INTO dedup_pairs(a, b, score, status, decided_by, ts, info)"
+                              " VALUES (?,?,?,?,?,?,?)"
                               " ON CONFLICT(a, b) DO UPDATE SET status=excluded.status, decided_by=excluded.decided_by,"
                               " ts=excluded.ts", (a, b, score, status, decided_by, now(), info))
 

@@ -15,7 +15,8 @@ DIMENSIONS: dict[str, dict[str, list[str]]] = {
                            "borger*", "bruger*", "innbygger*", "bruker*", "brukar*", "medborgar*", "invånar*",
                            "Bürger*", "Nutzer*", "Klient*", "Betroffene*", "Einwohner*"],
         "volunteers": ["volunteer*", "unpaid", "frivillig*", "Ehrenamt*", "ehrenamtlich*", "Freiwillig*"],
-        "voluntary_organisations": ["voluntary organi*", "voluntary sector", "civil society", "civil-society", "third sector",
+        "voluntary_organisations": ["voluntary organi*", "voluntary sector", "civil society", "civil-society",
+                                    "third sector",
                                     "nonprofit*", "non-profit*", "NGO*", "charit*", "association*", "civilsamfund*",
                                     "forening*", "sivilsamfunn*", "ideell*", "idéburen*", "idéburna", "civilsamhälle*",
                                     "Verein*", "Wohlfahrtsverb*", "Zivilgesellschaft", "freie Träger"],
@@ -25,8 +26,9 @@ DIMENSIONS: dict[str, dict[str, list[str]]] = {
                                  "fagprofessionel*", "medarbejder*", "ansatte", "ansatt*", "tjenesteyter*",
                                  "kommune*", "kommun*", "offentlig* aktør*", "personal", "Fachkr*", "Mitarbeit*",
                                  "Verwaltung*", "staatlich*"],
-        "firms_customers": ["firm*", "compan*", "customer*", "consumer*", "business*", "private part*", "private sector",
-                            "private actor*", "enterprise*", "virksomhed*", "bedrift*", "foretag*", "Unternehm*", "Kund*"],
+        "firms_customers": ["firm*", "compan*", "customer*", "consumer*", "business*", "private part*",
+                            "private sector", "private actor*", "enterprise*", "virksomhed*", "bedrift*", "foretag*",
+                            "Unternehm*", "Kund*"],
     },
     "phase": {
         "design": ["design*", "co-design*", "initiat*", "plan*", "develop*", "innovat*", "idea*", "udvikl*", "utvikl*",
@@ -67,15 +69,16 @@ DIMENSIONS: dict[str, dict[str, list[str]]] = {
                                "product development", "Kunde*", "Markt*"],
         "public_administration": ["public service*", "public sector", "public administration", "public management",
                                   "government*", "governance", "policy", "policies", "bureaucra*", "public agenc*",
-                                  "municipalit*", "local authorit*", "offentlig*", "öffentlich*", "Verwaltung*", "kommun*"],
+                                  "municipalit*", "local authorit*", "offentlig*", "öffentlich*", "Verwaltung*",
+                                  "kommun*"],
         "sociology_civil_society": ["civil society", "communit*", "citizenship", "social capital", "voluntar*",
                                     "associati*", "democra*", "social movement*", "solidarit*", "civilsamfund*",
                                     "sivilsamfunn*", "civilsamhälle*", "Zivilgesellschaft", "Ehrenamt*"],
         "economics": ["economic*", "cost*", "efficien*", "incentive*", "transaction*", "production function", "input*",
                       "output*", "resource*", "market failure*", "ressource*", "ressurs*", "resurs*", "Ressource*",
                       "Kosten"],
-        "health": ["patient*", "clinic*", "health*", "care", "treatment*", "therap*", "disease*", "disorder*", "symptom*",
-                   "medical", "hospital*", "sundhed*", "helse*", "hälsa", "Gesundheit*", "Pflege*"],
+        "health": ["patient*", "clinic*", "health*", "care", "treatment*", "therap*", "disease*", "disorder*",
+                   "symptom*", "medical", "hospital*", "sundhed*", "helse*", "hälsa", "Gesundheit*", "Pflege*"],
     },
 }
 
@@ -90,7 +93,8 @@ def dimensions(overrides: dict[str, dict[str, list[str]]] | None = None) -> dict
 
 
 # -- comparison --------------------------------------------------------------------------------------
-def indicator_hits(sentence: str, dims: dict[str, dict[str, list[str]]], lexicon: Lexicon | None = None) -> dict[str, list[str]]:
+def indicator_hits(sentence: str, dims: dict[str, dict[str, list[str]]],
+                   lexicon: Lexicon | None = None) -> dict[str, list[str]]:
     """``{"dimension:level": [indicator terms found]}`` for one definition.
 
     With a ``lexicon``, the concept terms are masked first ("co-production" is no sign of the delivery phase).

@@ -70,7 +70,8 @@ def _genus_regex(words: list[str], compound: bool) -> str:
     return rf"(?:{irregular}(?:{'|'.join(words)}){plural})\b"
 
 
-_GEN_EN, _GEN_NORDIC, _GEN_DE = _genus_regex(_GENUS_EN, False), _genus_regex(_GENUS_NORDIC, True), _genus_regex(_GENUS_DE, True)
+_GEN_EN, _GEN_NORDIC, _GEN_DE = (_genus_regex(_GENUS_EN, False), _genus_regex(_GENUS_NORDIC, True),
+                                 _genus_regex(_GENUS_DE, True))
 
 # Words that make "X is a … <genus>" a claim rather than a definition, or show the
 # noun phrase has ended before the genus (prepositions, verbs).
@@ -104,7 +105,8 @@ _HEADING = re.compile(
     r"highlights|scientific\s+research\s+question|hintergrund|einleitung|baggrund|bakgrunn|bakgrund|indledning|"
     r"innledning|inledning|sammendrag|sammanfattning|zusammenfassung|resume|abstrakt)\b\W*)+", re.I)
 # "The concept of X is …", "The analysis of X is a method …": X names what is defined.
-_TERMWORD_END = re.compile(r"(?:(?:the|a|an)\s+)?(?:term|concept|notion|construct|word|label|idea|principle|practice|process"
+_TERMWORD_END = re.compile(r"(?:(?:the|a|an)\s+)?(?:term|concept|notion|construct|word|label|idea|principle"
+                           r"|practice|process"
                            r"|analysis|measurement|assessment|begrebet|begrepet|begreppet|termen|begriff|der\s+begriff"
                            r"|die\s+bezeichnung|bezeichnung)(?:\s+(?:of|af|av))?\s*$", re.I)
 
@@ -141,46 +143,63 @@ _NORDIC_PASSIVE = (r"(?:(?:kan|skal|vil|ma|må|kunne|skall|bor|bør|maste|maa)\s
 
 PATTERNS: list[Pattern] = [
     # explicit definitional verbs
-    _p("we_define", "en", pre=rf"(?<![\w-])(?:define[sd]?|redefine[sd]?|defining|definitions?\s+of|conceptuali[sz]ations?\s+of"
+    _p("we_define", "en", pre=rf"(?<![\w-])(?:define[sd]?|redefine[sd]?|defining|definitions?\s+of"
+                               rf"|conceptuali[sz]ations?\s+of"
                                rf"|conceptuali[sz]e[sd]?|understands?|understandings?\s+of)\s+{_TERMWORD}?{_Q}?",
        post=rf"{_CLOSE}\s*,?\s*(?:as(?!\s+(?:defined|described|measured|assessed|diagnosed|determined|indicated"
             r"|reported|specified)\b)|to\s+be|to\s+mean|in\s+terms\s+of)\b", cue=r"defin|conceptuali|underst"),
-    _p("we_define", "en", post=rf"{_CLOSE}\s*,?\s*(?:which|that|what)\s+(?:we|i|they|the\s+authors?|[a-z]+\s+et\s+al\.?)"
-                               r"\s+(?:define|call|term|describe|conceptuali[sz]e|understand|refer\s+to)\s+as\b", cue=r"defin|call|term|describ|conceptuali|underst|refer"),
+    _p("we_define", "en", post=rf"{_CLOSE}\s*,?\s*(?:which|that|what)\s+(?:we|i|they|the\s+authors?"
+                               r"|[a-z]+\s+et\s+al\.?)"
+                               r"\s+(?:define|call|term|describe|conceptuali[sz]e|understand|refer\s+to)\s+as\b",
+       cue=r"defin|call|term|describ|conceptuali|underst|refer"),
     _p("we_use_term", "en", pre=rf"\buse[sd]?\s+the\s+(?:term|concept|notion|label|word)\s+{_Q}?",
-       post=rf"{_CLOSE}\s+(?:here\s+)?(?:to\s+(?:refer|mean|denote|describe|designate|capture|cover)|for\s+|as\s+)", cue=r"\buse"),
+       post=rf"{_CLOSE}\s+(?:here\s+)?(?:to\s+(?:refer|mean|denote|describe|designate|capture|cover)|for\s+|as\s+)",
+       cue=r"\buse"),
     _p("by_we_mean", "en", pre=rf"\bby\s+{_TERMWORD}?{_Q}?",
-       post=rf"{_CLOSE}\s*,?\s*(?:(?:we|i|the\s+authors?|they|[a-z]+\s+et\s+al\.?)\s+(?:mean|refer\s+to|understand|denote)"
+       post=rf"{_CLOSE}\s*,?\s*(?:(?:we|i|the\s+authors?|they|[a-z]+\s+et\s+al\.?)\s+"
+            r"(?:mean|refer\s+to|understand|denote)"
             r"|(?:is|are)\s+meant)\b", cue=r"\bby\b"),
-    _p("defined_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:defined|redefined)\s+(?:as|by|in\s+terms\s+of|here\s+as)\b",
+    _p("defined_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:defined|redefined)\s+"
+                                r"(?:as|by|in\s+terms\s+of|here\s+as)\b",
        subject=True, cue=r"defin"),
     _p("understood_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:understood|conceived|construed|interpreted|"
-                                    r"thought\s+of)\s+(?:here\s+)?as\b", subject=True, cue=r"underst|conceiv|constru|interpret|thought"),
-    _p("conceptualised_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}conceptuali[sz]ed\s+(?:here\s+)?as\b", subject=True, cue=r"conceptuali"),
-    _p("described_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}described\s+(?:here\s+)?as\b", subject=True, cue=r"describ"),
-    _p("characterised_by", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+(?:caused\s+by\s+[^.;]{{1,160}}?,?\s+and\s+(?:is|are)\s+)?"
+                                    r"thought\s+of)\s+(?:here\s+)?as\b", subject=True,
+       cue=r"underst|conceiv|constru|interpret|thought"),
+    _p("conceptualised_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}conceptuali[sz]ed\s+(?:here\s+)?as\b",
+       subject=True, cue=r"conceptuali"),
+    _p("described_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}described\s+(?:here\s+)?as\b", subject=True,
+       cue=r"describ"),
+    _p("characterised_by", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+"
+                                      rf"(?:caused\s+by\s+[^.;]{{1,160}}?,?\s+and\s+(?:is|are)\s+)?"
                                       rf"{_ADV}characteri[sz]ed\s+by\b", subject=True, cue=r"characteri"),
     _p("defined_as", "en", post=rf"{_CLOSE}\s*(?:,|\(|—|–|\s-)\s*(?:(?:which|that)\s+{_BE}\s+)?{_ADV}"
                                 r"(?:defined\s+(?:as|by)|understood\s+as|conceptuali[sz]ed\s+as|described\s+as"
                                 r"|characteri[sz]ed\s+by)\b", cue=r"defin|underst|conceptuali|describ|characteri"),
-    _p("refers_to", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:(?:is|are)\s+(?:here\s+)?used\s+(?:here\s+)?to\s+(?:refer\s+to|describe|"
+    _p("refers_to", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:(?:is|are)\s+(?:here\s+)?used\s+(?:here\s+)?to\s+"
+                                r"(?:refer\s+to|describe|"
                                 r"denote|mean|designate|capture)|(?:refers?|referring)\s+to|(?:can|may|might|could|should|will"
                                 r"|would|does|do)\s+(?:be\s+(?:taken|used)\s+to\s+)?(?:refer\s+to|mean|denote|designate))\b",
        subject=True, cue=r"refer|used|mean|denot|designat"),
-    _p("denotes", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:denotes?|designates?|signif(?:y|ies)|connotes?)\b", subject=True, cue=r"denot|designat|signif|connot"),
+    _p("denotes", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:denotes?|designates?|signif(?:y|ies)|connotes?)\b", subject=True,
+       cue=r"denot|designat|signif|connot"),
     _p("means", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:means|mean)\b(?!\s+(?:of|and|score|age|value|difference|change"
                              r"|duration|number|time|level|dose|rate|±)\b)", subject=True, cue=r"mean"),
-    _p("describes", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:describes|describe)\s+(?:a|an|the|how|any|all|those|situations?"
+    _p("describes", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:describes|describe)\s+"
+                                 r"(?:a|an|the|how|any|all|those|situations?"
                                  r"|processes|forms|ways)\b", subject=True, cue=r"describ"),
     _p("encompasses", "en", post=rf"{_GAP}\s*,?\s*{_ADV}(?:encompass(?:es)?|comprises?|embraces?|entails?)\b",
        subject=True, cue=r"encompass|compris|embrac|entail"),
-    _p("ie", "en", post=rf"{_CLOSE}\s*(?:,|\()\s*(?:i\.\s?e\.|that\s+is|viz\.|in\s+other\s+words)", cue=r"i\.\s?e\.|that\s+is|viz\.|in\s+other\s+words"),
+    _p("ie", "en", post=rf"{_CLOSE}\s*(?:,|\()\s*(?:i\.\s?e\.|that\s+is|viz\.|in\s+other\s+words)",
+       cue=r"i\.\s?e\.|that\s+is|viz\.|in\s+other\s+words"),
     _p("ie", "en", pre=rf"(?:\(|,)\s*(?:i\.\s?e\.|that\s+is|namely),?\s*(?:the\s+|an?\s+)?{_Q}?",
        post=rf"{_Q}?\s*(?:\)|$|[.;])", cue=r"i\.\s?e\.|that\s+is|namely"),
-    _p("termed", "en", pre=rf"\b(?:(?:is|are|was|were|be|been|being)\s+)?{_ADV}(?:termed|called|named|labell?ed|dubbed|coined"
+    _p("termed", "en", pre=rf"\b(?:(?:is|are|was|were|be|been|being)\s+)?{_ADV}"
+                           rf"(?:termed|called|named|labell?ed|dubbed|coined"
                            rf"|known\s+as|referred\s+to\s+as|designated\s+as|described\s+as|defined\s+as|what\s+we\s+call)"
-                           rf"\s+(?:the\s+|an?\s+)?{_TERMWORD}?{_Q}?", post=r"(?!-\w)", cue=r"term|call|name|label|dub|coin|known|referred|designat|describ|defin"),
-    _p("understood_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}(?:seen|viewed|regarded|considered|conceived|thought\s+of"
+                           rf"\s+(?:the\s+|an?\s+)?{_TERMWORD}?{_Q}?", post=r"(?!-\w)",
+       cue=r"term|call|name|label|dub|coin|known|referred|designat|describ|defin"),
+    _p("understood_as", "en", post=rf"{_GAP}\s*,?\s*{_BE}\s+{_ADV}"
+                                    rf"(?:seen|viewed|regarded|considered|conceived|thought\s+of"
                                     rf"|framed|treated)\s+(?:here\s+)?as\s+(?P<np>(?:(?:a|an|the|one)\s+)?"
                                     rf"(?:[\w'’-]+,?\s+){{0,5}}?{_GEN_EN})", subject=True, np=True,
        cue=r"seen|viewed|regarded|considered|conceived|thought|framed|treated"),
@@ -191,14 +210,16 @@ PATTERNS: list[Pattern] = [
                             r"|ultimately)\s+)?(?:about(?!\s+to\b)|when)\s+(?!the\s+(?:same|case)\b)",
        subject=True, cue=r"about|when"),
     _p("is_a", "en", post=rf"{_GAP}\s*,?\s*(?:is|are|represents?|constitutes?)\s+{_ADV}"
-                          rf"(?P<np>(?:(?:a|an|the|one)\s+)?(?:[\w'’-]+,?\s+){{0,7}}?{_GEN_EN})", subject=True, np=True, cue=r"\b(?:is|are|represents?|constitutes?)\b"),
+                          rf"(?P<np>(?:(?:a|an|the|one)\s+)?(?:[\w'’-]+,?\s+){{0,7}}?{_GEN_EN})", subject=True, np=True,
+       cue=r"\b(?:is|are|represents?|constitutes?)\b"),
     _p("appositive", "en", post=rf"{_CLOSE}\s*,\s*(?P<np>(?:a|an)\s+(?:[\w'’-]+,?\s+){{0,5}}?{_GEN_EN})"
                                 r"(?!\s+(?:could|can|may|might|will|would|should|must|is|are|was|were|has|have|had|do|does"
                                 r"|did)\b)", np=True, cue=r","),
 
     # Danish, Norwegian, Swedish
     _p("defineres_som", "da no sv",
-       post=rf"{_GAP}\s*,?\s*(?:(?:er|ar|blir|bliver|blev|ble|har\s+vaeret|har\s+blitt|kan\s+vaere)\s+)?{_NORDIC_PASSIVE}"
+       post=rf"{_GAP}\s*,?\s*(?:(?:er|ar|blir|bliver|blev|ble|har\s+vaeret|har\s+blitt|kan\s+vaere)\s+)?"
+            rf"{_NORDIC_PASSIVE}"
             r"(?:defineres|defineras|defineret|definert|definerad|definieras|definierad)\s+(?:her\s+|har\s+)?som\b",
        subject=True, cue=r"defin"),
     _p("forstas_som", "da no sv",
@@ -216,26 +237,35 @@ PATTERNS: list[Pattern] = [
        post=rf"{_CLOSE}\s+(?:(?:hier|im\s+folgenden)\s+)?als\b[^.;]{{1,240}}?\b(?:definiert|verstanden|bezeichnet"
             r"|beschrieben|aufgefasst|konzipiert)\b",
        cue=r"definiert|verstanden|bezeichnet|beschrieben|aufgefasst|konzipiert"),
-    _p("ved_forstas", "da", pre=rf"\bved\s+{_TERMWORD}?{_Q}?", post=rf"{_CLOSE}\s*,?\s*(?:forstas|forstaas|menes)\b", cue=r"\bved\b"),
+    _p("ved_forstas", "da", pre=rf"\bved\s+{_TERMWORD}?{_Q}?", post=rf"{_CLOSE}\s*,?\s*(?:forstas|forstaas|menes)\b",
+       cue=r"\bved\b"),
     _p("med_menes", "no da sv", pre=rf"\bmed\s+{_TERMWORD}?{_Q}?",
        post=rf"{_CLOSE}\s*,?\s*(?:menes|forstas|forstaes|avses|menas|forstaas)\b", cue=r"\bmed\b"),
     _p("betyder", "da no sv",
        post=rf"{_GAP}\s*,?\s*(?:(?:kan|skal|vil)\s+)?(?:betyder|betyr|innebaerer|innebærer|indebaerer|indebærer|innebar"
             r"|refererer\s+til|henviser\s+til|viser\s+til|avser|syftar\s+pa|omfatter|omfattar|daekker\s+over"
-            r"|dækker\s+over|dekker\s+over|betegner|betecknar|beskriver|handler\s+om|handlar\s+om)\b", subject=True, cue=r"betyd|betyr|innebaer|innebær|indebaer|indebær|innebar|refererer|henviser|viser\s+til|avser|syftar|omfatt|dækker|daekker|dekker|betegn|beteckn|beskriv|handl"),
+            r"|dækker\s+over|dekker\s+over|betegner|betecknar|beskriver|handler\s+om|handlar\s+om)\b", subject=True,
+       cue=r"betyd|betyr|innebaer|innebær|indebaer|indebær|innebar|refererer|henviser|viser\s+til|avser|syftar|omfatt"
+           r"|dækker|daekker|dekker|betegn|beteckn|beskriv|handl"),
     _p("er_en", "da no sv", post=rf"{_GAP}\s*,?\s*(?:er|ar)\s+(?:(?:grundlaeggende|grunnleggende|i\s+bund\s+og\s+grund"
                                   rf"|altsa|saledes|dermed|derfor)\s+)?(?P<np>(?:(?:en|et|ei|ett|den|det)\s+)?"
-                                  rf"(?:[\w'’-]+,?\s+){{0,4}}?{_GEN_NORDIC})", subject=True, np=True, cue=r"\b(?:er|ar)\b"),
+                                  rf"(?:[\w'’-]+,?\s+){{0,4}}?{_GEN_NORDIC})", subject=True, np=True,
+       cue=r"\b(?:er|ar)\b"),
 
     # German
     _p("wird_definiert", "de",
-       post=rf"{_GAP}\s*,?\s*(?:(?:wird|werden|ist|sind|kann|konnen|lasst\s+sich|lassen\s+sich)\s+)(?:(?:hier|oft|meist|haufig"
-            r"|allgemein|zumeist|im\s+folgenden|in\s+der\s+regel|in\s+diesem\s+\w+|daher|somit)\s+)*(?:(?:definiert|verstanden"
+       post=rf"{_GAP}\s*,?\s*(?:(?:wird|werden|ist|sind|kann|konnen|lasst\s+sich|lassen\s+sich)\s+)"
+            r"(?:(?:hier|oft|meist|haufig"
+            r"|allgemein|zumeist|im\s+folgenden|in\s+der\s+regel|in\s+diesem\s+\w+|daher|somit)\s+)*"
+            r"(?:(?:definiert|verstanden"
             r"|bezeichnet|beschrieben|aufgefasst)\s+als\b|[^.;]{0,160}?\bals\b[^.;]{1,240}?\b(?:definiert|verstanden|"
-            r"bezeichnet|beschrieben|aufgefasst|konzipiert|definieren|verstehen|beschreiben|fassen)\b)", subject=True, cue=r"definier|verstanden|verstehen|bezeichn|beschrieb|beschreib|aufgefasst|konzipiert|fassen"),
-    _p("unter_versteht_man", "de", pre=rf"\bunter\s+(?:(?:dem|den|der|einer|einem)\s+)?(?:(?:begriff(?:en)?|bezeichnung"
+            r"bezeichnet|beschrieben|aufgefasst|konzipiert|definieren|verstehen|beschreiben|fassen)\b)", subject=True,
+       cue=r"definier|verstanden|verstehen|bezeichn|beschrieb|beschreib|aufgefasst|konzipiert|fassen"),
+    _p("unter_versteht_man", "de", pre=rf"\bunter\s+(?:(?:dem|den|der|einer|einem)\s+)?"
+                                     rf"(?:(?:begriff(?:en)?|bezeichnung"
                                      rf"|terminus)\s+(?:(?:der|des)\s+)?)?{_Q}?",
-       post=rf"{_CLOSE}\s*(?:,[^,]{{0,100}},\s*)?(?:versteht|verstehen|wird|werden|ist|sind|lasst|lassen)\b", cue=r"\bunter\b"),
+       post=rf"{_CLOSE}\s*(?:,[^,]{{0,100}},\s*)?(?:versteht|verstehen|wird|werden|ist|sind|lasst|lassen)\b",
+       cue=r"\bunter\b"),
     _p("bezeichnet", "de", post=rf"{_GAP}\s*,?\s*(?:bezeichnet|meint|beschreibt|bedeutet|umfasst|umschreibt|benennt)\b",
        subject=True, cue=r"bezeichn|meint|beschreib|bedeut|umfasst|umschreib|benennt"),
     _p("als_bezeichnet", "de", pre=r"\b(?:als|wird\s+[^.;]{0,120}\bals|werden\s+[^.;]{0,120}\bals)\s+" + _Q + "?",
@@ -275,7 +305,8 @@ def _in_proper_name(sentence: str, start: int) -> bool:
     return prev[:1].isupper() and not (len(words) == 1 and prev == first) and not _HEADING.fullmatch(prev)
 
 
-_ARTICLES = {"a", "an", "the", "one", "en", "et", "ei", "ett", "den", "det", "ein", "eine", "einer", "der", "die", "das"}
+_ARTICLES = {"a", "an", "the", "one", "en", "et", "ei", "ett", "den", "det", "ein", "eine", "einer", "der", "die",
+             "das"}
 
 
 def _np_ok(np_text: str) -> bool:

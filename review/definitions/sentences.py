@@ -52,8 +52,8 @@ def split_sentences(text: str, fulltext: bool = False) -> list[str]:
             end = m.end(2)
             word = re.search(r"([\w.]+)$", block[start:m.start(1)])
             token = word.group(1).lower() if word else ""
-            if token in _ABBREV or _is_initial(block, start, m.start(1), token) or (token and token[-1].isdigit() and m.group(1) == "."
-                                                                      and m.group(3) is None):
+            if token in _ABBREV or _is_initial(block, start, m.start(1), token) or (
+                    token and token[-1].isdigit() and m.group(1) == "." and m.group(3) is None):
                 continue
             if m.group(3) is not None:
                 nxt = block[m.end():m.end() + 1]
@@ -82,9 +82,11 @@ def _is_initial(block: str, start: int, dot: int, token: str) -> bool:
 
 # -- cited sources --------------------------------------------------------------------------------
 _NAME = r"[A-ZÆØÅÄÖÜ][\w'’-]+(?:\s+(?:de|van|der|von|den|la|le)\s+[A-Z][\w'’-]+)?"
-_AUTHORS = rf"{_NAME}(?:\s+et\s+al\.?|(?:,?\s+(?:and|&|og|och|und)\s+{_NAME})|(?:,\s+{_NAME}){{1,3}},?\s+(?:and|&)\s+{_NAME})?"
+_AUTHORS = (rf"{_NAME}(?:\s+et\s+al\.?|(?:,?\s+(?:and|&|og|och|und)\s+{_NAME})"
+            rf"|(?:,\s+{_NAME}){{1,3}},?\s+(?:and|&)\s+{_NAME})?")
 _YEAR = r"(?:1[89]\d\d|20\d\d)[a-z]?"
-_CITE_NARRATIVE = re.compile(rf"\b({_AUTHORS})(?:'s|’s)?\s*\((?:e\.g\.,?\s*)?{_YEAR}(?:[,:;]\s*(?:p+\.?\s*)?\d+(?:[-–]\d+)?)?\)")
+_CITE_NARRATIVE = re.compile(rf"\b({_AUTHORS})(?:'s|’s)?\s*\((?:e\.g\.,?\s*)?{_YEAR}"
+                             r"(?:[,:;]\s*(?:p+\.?\s*)?\d+(?:[-–]\d+)?)?\)")
 _CITE_PAREN = re.compile(r"\(([^()]*\b" + _YEAR + r"\b[^()]*)\)")
 _CITE_NUMERIC = re.compile(r"\[(\d{1,3}(?:\s*[-–,]\s*\d{1,3})*)\]")
 
@@ -98,7 +100,8 @@ def cited_sources(sentence: str) -> list[str]:
         if any(s <= m.start() < s + len(t) + 2 for s, t in found):
             continue  # the year of a narrative citation
         for part in re.split(r";\s*", m.group(1)):
-            part = re.sub(r"^(?:e\.g\.|see(?:\s+also)?|cf\.|i\.e\.|vgl\.|jf\.|se)\s*,?\s*", "", part.strip(), flags=re.I)
+            part = re.sub(r"^(?:e\.g\.|see(?:\s+also)?|cf\.|i\.e\.|vgl\.|jf\.|se)\s*,?\s*", "", part.strip(),
+                          flags=re.I)
             if re.search(rf"{_NAME}.*\b{_YEAR}\b", part):
                 found.append((m.start(), part))
     for m in _CITE_NUMERIC.finditer(sentence):

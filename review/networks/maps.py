@@ -293,8 +293,9 @@ def key_references(records: Sequence[Record], lookup: Lookup | None = None, top:
     Returns ``{"cited": [...], "local": [...]}``: the references cited by most works of the set
     (inside or outside it), and the works of the set cited most by the set itself (local
     citations). Each entry has its id and label (metadata from the set or ``lookup``; else
-    :data:`~review.networks.build.UNKNOWN_WORK` and ``known: False``), and its cluster where known: from a co-citation map (``cocitation``), or the cluster most of
-    its citing works belong to in a map of works (``works_map``, e.g. coupling).
+    :data:`~review.networks.build.UNKNOWN_WORK` and ``known: False``), and its cluster where
+    known: from a co-citation map (``cocitation``), or the cluster most of its citing works
+    belong to in a map of works (``works_map``, e.g. coupling).
     """
     records = list(records)
     a, refs = incidence([r.referenced_works for r in records])
@@ -375,8 +376,8 @@ def historiograph(records: Sequence[Record], top: int = 30, components: int = 3)
     chosen = sorted(local, key=lambda x: (-local[x], x))[:top]
     chosen = list(dict.fromkeys([*chosen, *[x for p in paths for x in p]]))
     keep = set(chosen)
-    nodes = sorted(({"id": x, "label": work_label(by_id[x], UNTITLED_WORK), "year": by_id[x].year, "title": by_id[x].title,
-                     "local_citations": int(local.get(x, 0))} for x in chosen),
+    nodes = sorted(({"id": x, "label": work_label(by_id[x], UNTITLED_WORK), "year": by_id[x].year,
+                     "title": by_id[x].title, "local_citations": int(local.get(x, 0))} for x in chosen),
                    key=lambda d: (d["year"] or 0, d["id"]))
     links = [[u, v] for u, v in g.edges() if u in keep and v in keep]
     return {"nodes": nodes, "links": links, "main_paths": paths, "removed_links": removed,
@@ -499,6 +500,6 @@ def evolution(records: Sequence[Record], kind: str, periods: Sequence[int] | Non
         for a, sa in sets[p].items():
             for b, sb in sets[p + 1].items():
                 if sa and sb and (common := len(sa & sb)):
-                    flows.append({"from": [p, a], "to": [p + 1, b], "inclusion": round(common / min(len(sa), len(sb)), 4),
-                                  "shared": common})
+                    flows.append({"from": [p, a], "to": [p + 1, b],
+                                  "inclusion": round(common / min(len(sa), len(sb)), 4), "shared": common})
     return {"periods": out_periods, "flows": flows}

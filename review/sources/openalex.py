@@ -235,7 +235,8 @@ class Client:
                 if e.status != 400:
                     raise
                 if self.select and "select" in msg:
-                    bad = [f for f in self.select if re.search(rf"(?<![\w.]){re.escape(f)}(?![\w.])", msg.split(".")[0])]
+                    bad = [f for f in self.select
+                           if re.search(rf"(?<![\w.]){re.escape(f)}(?![\w.])", msg.split(".")[0])]
                     log.warning("OpenAlex does not accept select field(s) %s; asking without", bad or "(all)")
                     self.select = [f for f in self.select if f not in bad] if bad else None
                 elif self.per_page > 100 and ("per-page" in msg or "per_page" in msg):

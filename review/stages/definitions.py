@@ -1,4 +1,5 @@
-"""Definitions stage: find definitions in the stored records and full texts, store them, cluster, compare and map them."""
+"""Definitions stage: find definitions in the stored records and full texts, store them, cluster, compare
+and map them."""
 from __future__ import annotations
 
 import json
@@ -61,8 +62,8 @@ def _resolve_record(store: Store, record_id: str) -> str:
         found = store.record_id_by_doi(doi)
         if found:
             return found
-    raise DefinitionsError(f"record {record_id!r} is not in the store {store.path}; give a record id (e.g. W2741809807) or DOI "
-                           "of a stored record")
+    raise DefinitionsError(f"record {record_id!r} is not in the store {store.path}; give a record id "
+                           "(e.g. W2741809807) or DOI of a stored record")
 
 
 # -- the stage ----------------------------------------------------------------------------------------
@@ -117,10 +118,12 @@ def save(store: Store, protocol: Protocol, definitions: list[Definition], info: 
     run_id = store.start_run("definitions", protocol.id, query={"patterns": sorted({p.name for p in PATTERNS})},
                              protocol_hash=protocol.hash, tool_versions=tool_versions())
     ids = store.replace_definitions(protocol.id, run_id, [
-        (d.record_id, d.concept, d.sentence, d.field, d.position, d.pattern, d.cited or None, d.lang) for d in definitions])
+        (d.record_id, d.concept, d.sentence, d.field, d.position, d.pattern, d.cited or None, d.lang)
+        for d in definitions])
     for d, id_ in zip(definitions, ids):
         d.id = id_
-    store.finish_run(run_id, n_records=len({d.record_id for d in definitions}), info=info or {"definitions": len(definitions)})
+    store.finish_run(run_id, n_records=len({d.record_id for d in definitions}),
+                     info=info or {"definitions": len(definitions)})
     return run_id
 
 
@@ -184,7 +187,8 @@ def analyse(store: Store, protocol: Protocol, definitions: list[Definition] | No
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files["definitions"] = str(write_csv(defs, out / "definitions.csv"))
-        (out / "clusters.json").write_text(json.dumps(clustering.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        (out / "clusters.json").write_text(json.dumps(clustering.to_dict(), ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
         (out / "clusters.md").write_text(format_clusters(clustering, labels, markdown=True), encoding="utf-8")
         files["clusters"] = str(out / "clusters.json")
         files["clusters_md"] = str(out / "clusters.md")

@@ -1,4 +1,5 @@
-"""Search stage: the protocol's searches on OpenAlex (resumable, with snowballing) or on an offline snapshot, written to the store."""
+"""Search stage: the protocol's searches on OpenAlex (resumable, with snowballing) or on an offline snapshot,
+written to the store."""
 from __future__ import annotations
 
 import hashlib
@@ -237,7 +238,8 @@ def snowball(store: Store, *, seeds: Iterable[str] | None = None, backward: bool
              "backward": backward, "forward": forward, "depth": depth, "max_records": max_records}
     run_id, done, resumed = _resume(store, "snowball", "snowball", query, protocol_hash)
     if done:
-        return {"run_id": run_id, "seeds": len(seed_ids), "new_records": store.run(run_id)["n_records"], "skipped": True}
+        return {"run_id": run_id, "seeds": len(seed_ids), "new_records": store.run(run_id)["n_records"],
+                "skipped": True}
     state = store.checkpoint(run_id, "state") or {"depth": 1, "phase": "backward", "batch": 0, "cursor": "*",
                                                   "fetched": 0, "not_found": 0}
     requests_before = client.n_requests

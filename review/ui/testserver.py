@@ -164,7 +164,8 @@ def _year_test(value: str) -> Callable[[Any], bool]:
         exact = int(value)
         return lambda y: y == exact
     except ValueError:
-        raise _BadRequest(f"Invalid filter: publication_year:{value} (expected a year, a range or >/< a year)") from None
+        raise _BadRequest(f"Invalid filter: publication_year:{value} "
+                          "(expected a year, a range or >/< a year)") from None
 
 
 def _date(value: str, key: str) -> str:
@@ -238,7 +239,8 @@ def _filter(index: _Index, spec: str) -> Callable[[dict], bool]:
         negate = value.startswith("!")
         values = value[1:].split("|") if negate else value.split("|")
         if len(values) > MAX_OR_VALUES:
-            raise _BadRequest(f"Maximum number of values exceeded for {key}. Decrease values to {MAX_OR_VALUES} or below.")
+            raise _BadRequest(f"Maximum number of values exceeded for {key}. "
+                              f"Decrease values to {MAX_OR_VALUES} or below.")
         test = _values_test(index, key, values)
         tests.append((lambda w, t=test: not t(w)) if negate else test)
     return lambda w: all(t(w) for t in tests)

@@ -59,7 +59,8 @@ def write_comparison(table: dict[str, Any], out_dir: str | Path) -> dict[str, Pa
         lines.append("")
     paths["md"].write_text("\n".join(lines), encoding="utf-8")
     trace = {"indicators": table["indicators"],
-             "cells": {r["concept"]: {c: r["cells"][c]["ids"] for c in cols if r["cells"][c]["ids"]} for r in table["rows"]},
+             "cells": {r["concept"]: {c: r["cells"][c]["ids"] for c in cols if r["cells"][c]["ids"]}
+                       for r in table["rows"]},
              "terms": {r["concept"]: {c: r["cells"][c]["terms"] for c in cols if r["cells"][c]["terms"]}
                        for r in table["rows"]}}
     paths["trace"].write_text(json.dumps(trace, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -80,11 +81,13 @@ def heatmap(table: dict[str, Any], *paths: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     cols, rows = table["columns"], table["rows"]
-    data = np.array([[np.nan if r["cells"][c]["share"] is None else r["cells"][c]["share"] for c in cols] for r in rows],
+    data = np.array([[np.nan if r["cells"][c]["share"] is None else r["cells"][c]["share"] for c in cols]
+                     for r in rows],
                     dtype=float).reshape(len(rows), len(cols))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(cols) + 2.5), max(2.0, 0.5 * len(rows) + 2.2)))
     im = ax.imshow(np.nan_to_num(data, nan=0.0), cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), [c.split(":")[1].replace("_", " ") for c in cols], rotation=60, ha="right", fontsize=8)
+    ax.set_xticks(range(len(cols)), [c.split(":")[1].replace("_", " ") for c in cols], rotation=60, ha="right",
+                  fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{r['label']} (n={r['n']})" for r in rows], fontsize=9)
     for i in range(len(rows)):
         for j in range(len(cols)):
@@ -111,7 +114,8 @@ def format_clusters(clustering: Clustering, labels: dict[str, str] | None = None
     """Clusters as text (or Markdown): size, distinctive terms, concept and year mix, representative definition."""
     labels = labels or {}
     head = (f"{clustering.k} cluster(s) of definitions ({clustering.method}; "
-            f"silhouette {clustering.silhouette if clustering.silhouette is not None else 'n/a'}); k: {clustering.criterion}")
+            f"silhouette {clustering.silhouette if clustering.silhouette is not None else 'n/a'}); "
+            f"k: {clustering.criterion}")
     lines = [f"# Clusters of definitions\n\n{head}\n" if markdown else head]
     if clustering.note:
         lines.append(f"note: {clustering.note}")

@@ -286,7 +286,8 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src '@SCRIPT_HASH@'; style-src '@STYLE_HASH@'; img-src data:; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src '@SCRIPT_HASH@'; \
+style-src '@STYLE_HASH@'; img-src data:; base-uri 'none'; form-action 'none'">
 <title>@TITLE@</title>
 <style>@CSS@</style>
 </head>
@@ -297,7 +298,8 @@ _PAGE = """<!DOCTYPE html>
 <p class="meta">@SUBTITLE@</p>
 <input id="search" type="search" placeholder="Find a label" aria-label="find a node by its label">
 <div id="legend"></div>
-<div id="details"><p class="hint">Hover a node for its label, click it for details. Drag to pan, scroll to zoom, click a cluster to show it alone, Esc to reset.</p></div>
+<div id="details"><p class="hint">Hover a node for its label, click it for details. Drag to pan, scroll to zoom, \
+click a cluster to show it alone, Esc to reset.</p></div>
 </aside>
 <script type="application/json" id="network-data">@DATA@</script>
 <script>@JS@</script>
@@ -580,7 +582,8 @@ def export(m: Map, out_dir: str | Path, formats: tuple[str, ...] | list[str] = F
         if len(extras.get("thematic_map") or []) >= 2:
             files[f"thematic_map_{f}"] = write_thematic_map(extras["thematic_map"], out / f"{stem}_thematic_map.{f}")
         if (extras.get("historiograph") or {}).get("nodes"):
-            files[f"historiograph_{f}"] = write_historiograph(extras["historiograph"], out / f"{stem}_historiograph.{f}")
+            files[f"historiograph_{f}"] = write_historiograph(extras["historiograph"],
+                                                              out / f"{stem}_historiograph.{f}")
     if extras:
         summary = {k: v for k, v in extras.items() if k != "map"}
         path = out / f"{stem}_summary.json"

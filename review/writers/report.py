@@ -32,7 +32,8 @@ STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{border-bottom:2px solid #9ec5e8;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em;width:100%}
-th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#eef5fb}
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}\
+th{background:#eef5fb}
 code,.mono{font-family:Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
 .note{background:#fff8e1;border-left:4px solid #f0c040;padding:.5em 1em}
 .muted{color:#666}figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}
@@ -167,10 +168,11 @@ def _clusters_html(data: dict[str, Any]) -> str:
             + ")." + (f" {e(data['note'])}" if data.get("note") else "") + "</p>")
     body = [[c["id"], c["size"], ", ".join(c.get("terms", [])[:10]),
              ", ".join(f"{k} {v}" for k, v in (c.get("concepts") or {}).items()),
-             "–".join(str(y) for y in (c.get("year_range") or []) if y is not None), c.get("representative_sentence", "")]
+             "–".join(str(y) for y in (c.get("year_range") or []) if y is not None),
+             c.get("representative_sentence", "")]
             for c in data["clusters"]]
-    return head + table(["cluster", "definitions", "distinctive terms", "concepts", "years", "representative definition"],
-                        body)
+    return head + table(["cluster", "definitions", "distinctive terms", "concepts", "years",
+                         "representative definition"], body)
 
 
 def _comparison_html(data: dict[str, Any]) -> str:
@@ -183,7 +185,8 @@ def _comparison_html(data: dict[str, Any]) -> str:
                    for c in dcols] for r in data["rows"]]
         out.append(f"<h4>{e(dim.replace('_', ' '))}</h4>"
                    + table(["concept", "n"] + [c.split(":", 1)[1].replace("_", " ") for c in dcols], body))
-    return "<p class='muted'>Share of each concept's definitions that mention the dimension level (n).</p>" + "".join(out)
+    return ("<p class='muted'>Share of each concept's definitions that mention the dimension level (n).</p>"
+            + "".join(out))
 
 
 def _artifact_html(data: Any, special) -> str:

@@ -104,7 +104,8 @@ class DedupReviewWidget(widgets.VBox):
 
     @property
     def current(self) -> dict | None:
-        """The pair on screen (``{"a", "b", "score", "reasons"}`` from :func:`review.stages.dedup.maybe_pairs`), or None."""
+        """The pair on screen (``{"a", "b", "score", "reasons"}`` from
+        :func:`review.stages.dedup.maybe_pairs`), or None."""
         return self.pairs[self.position] if self.position < len(self.pairs) else None
 
     def refresh(self) -> None:
