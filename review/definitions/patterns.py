@@ -61,7 +61,8 @@ _NO_COMPOUND = {"ide", "idee", "typ", "type", "made", "mate", "satt", "art", "fo
 
 def _genus_regex(words: list[str], compound: bool) -> str:
     plural = r"(?:s|es|er|erne|ne|en|n|e|ar|or)?" if compound else r"(?:s|es)?"
-    words = sorted({w.replace("-", r"[-\s]?") for w in words}, key=len, reverse=True)
+    # longest first, then alphabetical: a set's order changes with the hash seed, and so would the regex
+    words = sorted({w.replace("-", r"[-\s]?") for w in words}, key=lambda w: (-len(w), w))
     irregular = "phenomena|therapies|strategies|technologies|analogues|bodies|methodologies|policies|"
     if compound:
         long = [w for w in words if w not in _NO_COMPOUND]
