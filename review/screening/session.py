@@ -1,8 +1,8 @@
 """One reviewer screening one stage, most likely relevant record first; every decision written before it is shown as saved."""
 from __future__ import annotations
 
+import inspect
 from collections import Counter
-from dataclasses import fields
 from typing import Any
 
 from review.core.protocol import Protocol
@@ -49,9 +49,9 @@ def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
             raise ScreeningError(f"{_where(protocol, key)}: expected a table, got {table!r}")
         table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
         try:
-            out.append(cls(**table))
+            out.append(cls(**table).check_params())
         except (TypeError, ValueError) as e:
-            names = ", ".join(f.name for f in fields(cls) if not f.name.startswith("_") and not f.name.endswith("_"))
+            names = ", ".join(list(inspect.signature(cls).parameters))
             raise ScreeningError(f"{_where(protocol, key)}: {e}; valid keys: {names}") from None
     return out[0], out[1]
 
