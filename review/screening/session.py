@@ -50,7 +50,7 @@ def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
                 protocol.fail(("screening", key, name), f"unknown key; {f'did you mean {close[0]!r}? ' if close else ''}"
                               f"expected {', '.join(params)}")
         try:
-            out.append(cls(**table))
+            out.append(cls(**table).check_params())
         except (TypeError, ValueError) as e:
             protocol.fail(("screening", key, next(iter(table), key)), str(e))
     return out[0], out[1]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.base import clone
 
 from review.core.protocol import Protocol
 from review.core.queries import PRESCREEN, RULES_REVIEWER
@@ -82,8 +83,9 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
     summary: dict[str, Any] = {"prescreen": prescreen(store, protocol, progress=progress)}
     session = ScreeningSession(store, protocol, reviewer="pipeline")
     order = session.queue(len(session))
-    store.put_artifact("screening_priority", {"stage": "title_abstract", "order": order}, kind="screening",
-                       protocol_hash=protocol.hash)
+    model = model_config(session.features, session.model.ranker) if session.model else None
+    store.put_artifact("screening_priority", {"stage": "title_abstract", "order": order, "model": model},
+                       kind="screening", protocol_hash=protocol.hash)
     summary["pool"] = len(session)
     if labels_file:
         from review.stages.screening import simulate_store
@@ -91,37 +93,85 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
         labels = read_labels(labels_file)
         summary["simulation"] = simulate_store(store, protocol, labels, ids=session.ids,
                                                features=session.model.X if session.model else None,
-                                               ranker=model_from(protocol)[1], progress=progress)
+                                               ranker=model_from(protocol)[1], progress=progress,
+                                               feature_params=session.features)
     return summary
 
 
 def simulate_store(store, protocol, labels: dict[str, int], ids: Sequence[str], features=None,
-                   ranker: Ranker | None = None, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+                   ranker: Ranker | None = None, seed: int = 0, progress: bool = False,
+                   feature_params: TextFeatures | None = None) -> dict[str, Any]:
     """Simulate screening of a store's pool with known labels (the demo); writes an artifact only.
 
-    Records without a label count as excluded. Nothing is written as a decision.
+    Records without a label count as excluded. Nothing is written as a decision. ``features``: the
+    pool's feature matrix (else built with ``feature_params`` or :class:`TextFeatures`' defaults);
+    the artifact keeps the model configuration (``model``).
     """
+    feature_params = feature_params if feature_params is not None else TextFeatures()
+    ranker = ranker if ranker is not None else Ranker()
     y = np.array([labels.get(i, 0) for i in ids], dtype=int)
     if y.sum() == 0 or y.sum() == len(y):
         return {"skipped": "the labels give no included (or no excluded) record in the pool"}
-    X = features if features is not None else TextFeatures().fit_transform(list(store.records(ids)))
+    X = features if features is not None else clone(feature_params).fit_transform(list(store.records(ids)))
     priors = draw_priors(y, 1, 1, seed)
     order = simulate(X, y, priors, ranker=ranker, progress=progress)
     result = {"seed": seed, "labelled": int(sum(i in labels for i in ids)), **metrics(y[order[len(priors):]])}
     store.put_artifact("screening_simulation", {**result, "priors": [ids[i] for i in priors],
-                                                "order": [ids[i] for i in order]},
+                                                "order": [ids[i] for i in order],
+                                                "model": model_config(feature_params, ranker)},
                        kind="screening", protocol_hash=protocol.hash if protocol else None)
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
 
 
+def model_config(features: TextFeatures, ranker: Ranker, schedule: dict | None = None) -> dict[str, Any]:
+    """The resolved model configuration stored with each screening artifact: ``get_params`` of both."""
+    out = {"features": {"class": type(features).__name__, **features.get_params()},
+           "ranker": {"class": type(ranker).__name__, **ranker.get_params()}}
+    if schedule is not None:
+        out["schedule"] = schedule
+    return out
+
+
 def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int = 1, seed: int = 0,
-                out: str | Path | None = None, ranker: Ranker | None = None, progress: bool = False) -> dict[str, Any]:
-    """Load, simulate, write ``out`` (if given) and return the metrics; what ``review simulate`` does."""
+                out: str | Path | None = None, ranker: Ranker | None = None, progress: bool = False,
+                seeds: Sequence[int] | None = None, features: TextFeatures | None = None,
+                plot: str | Path | None = None) -> dict[str, Any]:
+    """Load, simulate (once per seed), write ``out`` and ``plot`` (if given) and return the metrics.
+
+    What ``review simulate`` does. ``seeds`` (default ``[seed]``) each draw their own priors and
+    seed the model. ``out``: the screening order ``rank,record_id,prior`` (one file per seed when
+    several: ``ORDER_seed<S>.csv``) and ``ORDER.json`` with the metrics and the model configuration.
+    ``plot``: the recall curves as a PNG. Returns the first seed's metrics at the top level and,
+    with several seeds, ``runs`` and ``summary`` (mean, sd, min, max per metric).
+    """
     ds = load_dataset(path)
-    priors = draw_priors(ds.labels, prior_included, prior_excluded, seed)
-    X = TextFeatures().fit_transform(ds.records, ds.raws)
-    order = simulate(X, ds.labels, priors, ranker=ranker or Ranker(random_state=seed), progress=progress)
+    features = clone(features) if features is not None else TextFeatures()
+    X = features.fit_transform(ds.records, ds.raws)
+    seeds = list(seeds) if seeds else [seed]
+    runs, found, models = [], [], []
+    for s in seeds:
+        priors = draw_priors(ds.labels, prior_included, prior_excluded, s)
+        model = clone(ranker).set_params(random_state=s) if ranker is not None else Ranker(random_state=s)
+        order = simulate(X, ds.labels, priors, ranker=model, progress=progress)
+        models.append(model)
+        if out:
+            target = Path(out) if len(seeds) == 1 else Path(out).with_name(f"{Path(out).stem}_seed{s}{Path(out).suffix}")
+            write_order(target, ds.ids, order, len(priors))
+        found.append(ds.labels[order[len(priors):]])
+        runs.append({"seed": s, "priors": [ds.ids[i] for i in priors], **metrics(found[-1])})
+    result: dict[str, Any] = {"dataset": ds.name, **runs[0], "model": model_config(features, models[0])}
+    if len(seeds) > 1:
+        result["runs"] = runs
+        result["summary"] = {k: {"mean": float(np.mean([r[k] for r in runs])), "sd": float(np.std([r[k] for r in runs])),
+                                 "min": float(min(r[k] for r in runs)), "max": float(max(r[k] for r in runs))}
+                             for k in ("recall_at_10", "wss_95", "atd")}
+    if plot:
+        from review.writers.recall_curve import png
+
+        result["plot"] = str(png(found, plot, title=f"{ds.name}: N={runs[0]['n']}, R={runs[0]['r']}",
+                                 labels=[f"seed {s}" for s in seeds] if len(seeds) > 1 else [f"seed {seeds[0]}"]))
     if out:
-        write_order(out, ds.ids, order, len(priors))
-    result = metrics(ds.labels[order[len(priors):]])
-    return {"dataset": ds.name, "seed": seed, "priors": [ds.ids[i] for i in priors], **result}
+        import json
+
+        Path(out).with_suffix(".json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    return result

@@ -179,13 +179,37 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from review.stages.screening import run_dataset
 
-    r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded, seed=args.seed,
-                     out=args.out, progress=not args.quiet)
-    print(f"{r['dataset']}: N={r['n']} R={r['r']} (priors left out: {', '.join(r['priors'])}; seed {r['seed']})")
-    print(f"recall@10%: {r['recall_at_10']:.3f}  WSS@95: {r['wss_95']:.3f}  ATD: {r['atd']:.3f}")
+    seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
+    plot = args.plot or (Path(args.out).with_suffix(".png") if args.out else f"{Path(args.dataset).stem}_recall.png")
+    r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
+                    seeds=seeds, out=args.out, progress=not args.quiet, plot=plot)
+    for run in r.get("runs", [r]):
+        print(f"{r['dataset']}: N={run['n']} R={run['r']} (priors left out: {', '.join(run['priors'])}; "
+              f"seed {run['seed']})")
+        print(f"recall@10%: {run['recall_at_10']:.3f}  WSS@95: {run['wss_95']:.3f}  ATD: {run['atd']:.3f}")
+    if "summary" in r:
+        print(f"over {len(seeds)} seeds, mean ± sd (min–max): " + "  ".join(
+            f"{label}: {m['mean']:.3f} ± {m['sd']:.3f} ({m['min']:.3f}–{m['max']:.3f})"
+            for label, m in zip(("recall@10%", "WSS@95", "ATD"), r["summary"].values())))
     if args.out:
-        print(f"order → {args.out}")
+        print(f"order → {args.out}" + (" (one file per seed)" if len(seeds) > 1 else "")
+              + f"; metrics and model → {Path(args.out).with_suffix('.json')}")
+    print(f"recall curve → {r['plot']}")
     return 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1-5"`` → ``[1, 2, 3, 4, 5]``; ``"1,3,7"`` → ``[1, 3, 7]``."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            a, _, b = part.strip().partition("-")
+            out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected a range like 1-5 or a list like 1,2,3") from None
+    if not out:
+        raise UsageError(f"--seeds {text!r}: no seed given")
+    return out
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
@@ -459,12 +483,18 @@ def build_parser() -> argparse.ArgumentParser:
                  "reads only, also from read-only media")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p = _command(sub, "simulate", cmd_simulate, "simulate prioritised screening on a labelled dataset", review=False)
-    p.add_argument("dataset", metavar="DATASET", help="SYNERGY folder (works_1.zip + labels.csv) or CSV "
-                   "openalex_id,title,abstract,label_included")
+    p.add_argument("dataset", metavar="DATASET", help="SYNERGY folder (works_1.zip + labels.csv), a CSV/TSV/Excel "
+                   "table (title, abstract, label_included|included|label; any record id) or a RIS file with a "
+                   "'label_included: 0/1' note per reference")
     p.add_argument("--prior-included", type=int, default=1, help="included records known at the start (default 1)")
     p.add_argument("--prior-excluded", type=int, default=1, help="excluded records known at the start (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for drawing the priors and for the model")
-    p.add_argument("--out", metavar="ORDER.csv", help="write the screening order: rank,record_id,prior")
+    p.add_argument("--seeds", metavar="1-5", help="several runs (a range 1-5 or a list 1,2,3): each seed draws its "
+                   "own priors; prints each run and the mean and spread")
+    p.add_argument("--out", metavar="ORDER.csv", help="write the screening order: rank,record_id,prior "
+                   "(and ORDER.json: metrics and model configuration)")
+    p.add_argument("--plot", metavar="CURVE.png", help="recall curve (default: next to --out, else "
+                   "DATASET_recall.png here)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = _command(sub, "screen", cmd_screen, "screen records in the terminal (keys i/e/m/u/q from stdin)")
