@@ -1,18 +1,22 @@
 """Screening benchmark: our prioritisation vs ASReview LAB 3.0.8 (default model ELAS u4).
 
-On the five shared SYNERGY sets, seeds 1-5, both tools start from the SAME prior records
-(one included, one excluded, drawn by ``review.screening.simulate.draw_priors`` with the seed; ASReview
-gets them as ``--prior-idx`` row numbers of the same CSV). recall@10%, WSS@95 and ATD are
-computed for both from the screening orders with the same code (``review.screening.simulate.metrics``).
-Then re-train + re-rank latency at 1k, 10k and 50k records.
+On all 14 shared sets (five SYNERGY sets with OpenAlex metadata, nine Cohen 2006 sets with title
+and abstract only), seeds 1-3, both tools start from the SAME prior records (one included, one
+excluded, drawn by ``review.screening.simulate.draw_priors`` with the seed; ASReview gets them as
+``--prior-record-id`` row numbers of the same CSV). recall@10%, WSS@95 and ATD are computed for
+both from the screening orders with the same code (``review.screening.simulate.metrics``). Our
+figures are leave-one-dataset-out: for each set, the model is chosen on the other 13 from the
+grid in ``benchmarks/screening_grid.py`` and scored on it. Then re-train + re-rank latency at 1k,
+10k and 50k records.
 
     python benchmarks/screening.py                 # everything
-    python benchmarks/screening.py --no-asreview   # ours only (ASReview columns from the cache if present)
+    python benchmarks/screening.py --no-asreview   # ASReview from its cache only
     python benchmarks/screening.py --latency-only
-    python benchmarks/screening.py --text-only     # ours on title + abstract only (CSV input)
+    python benchmarks/screening.py --synergy-only [--text-only]   # the old in-sample table (5 sets, seeds 1-5)
 
 ASReview runs in its own venv (``/work/peers/asreview``, created with ``asreview==3.0.8`` if
-missing) under ``nice``; its orders are cached in ``/work/peers/cache/screening`` (outside the repo).
+missing) under ``nice``; its orders are cached in ``/work/peers/cache/screening`` (outside the repo),
+ours per run in ``/work/peers/cache/screening_lodo``.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from review.screening.classifiers import Prioritiser, Ranker
 from review.screening.features import TextFeatures
@@ -45,6 +50,7 @@ CACHE = PEERS / "cache" / "screening"
 DATASETS = ["Donners_2021", "Meijboom_2021", "Nelson_2002", "Oud_2018", "van_der_Valk_2021"]
 SEEDS = [1, 2, 3, 4, 5]
 KEYS = ("recall_at_10", "wss_95", "atd")
+SESSION_BACKGROUND_FROM = 2_000  # as review.screening.session.ScreeningSession
 
 
 def ensure_asreview() -> Path:
@@ -56,20 +62,20 @@ def ensure_asreview() -> Path:
 
 
 def dataset_csv(ds) -> Path:
-    """The dataset as the CSV ASReview reads (rows in our record order)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{ds.name}.csv"
+    """The dataset as the CSV ASReview reads: ``record_id`` = row number in our record order."""
+    path = CACHE / "input" / f"{ds.name}.csv"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["openalex_id", "title", "abstract", "label_included"])
-            for rec, lab in zip(ds.records, ds.labels):
-                w.writerow([rec.id, rec.title, rec.abstract, int(lab)])
+            w.writerow(["record_id", "title", "abstract", "label_included"])
+            for i, (rec, lab) in enumerate(zip(ds.records, ds.labels)):
+                w.writerow([i, rec.title, rec.abstract, int(lab)])
     return path
 
 
 def asreview_order(ds, priors: list[int], seed: int) -> list[int]:
-    """ASReview's screening order (row numbers), run once and cached."""
+    """ASReview's screening order (row numbers) from the same priors (``--prior-record-id``), run once and cached."""
     key = CACHE / f"{ds.name}_seed{seed}_priors{'-'.join(map(str, priors))}.json"
     if key.exists():
         return json.loads(key.read_text())
@@ -77,7 +83,7 @@ def asreview_order(ds, priors: list[int], seed: int) -> list[int]:
     data = dataset_csv(ds)
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "sim.asreview"
-        subprocess.run(["nice", "-n", "10", str(exe), "simulate", str(data), "--prior-idx", *map(str, priors),
+        subprocess.run(["nice", "-n", "10", str(exe), "simulate", str(data), "--prior-record-id", *map(str, priors),
                         "--seed", str(seed), "-o", str(project)], check=True, capture_output=True, cwd=tmp)
         with zipfile.ZipFile(project) as z:
             z.extract("results.db", tmp)
@@ -85,6 +91,7 @@ def asreview_order(ds, priors: list[int], seed: int) -> list[int]:
         rows = [r[0] for r in con.execute("SELECT record_id FROM results ORDER BY rowid")]
         con.close()
     order = [int(r) for r in rows]
+    assert order[:len(priors)] == priors, "ASReview did not start from our priors"
     key.write_text(json.dumps(order))
     return order
 
@@ -146,9 +153,11 @@ def print_table(results: dict) -> None:
     print(f"datasets where ours is higher: recall@10% {wins['recall_at_10']}/5, WSS@95 {wins['wss_95']}/5")
 
 
-def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1_000, 5_000), repeats: int = 5) -> None:
+def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1_000, 5_000), repeats: int = 5,
+            clicks: int = 100) -> None:
     """Seconds for one decision → re-train → re-rank of the unlabelled records (worst case: a full
-    retrain on every decision; the session's schedule retrains less often once 200 are labelled).
+    retrain on every decision), and the longest pause of ``clicks`` decisions as the screening
+    session makes them (retrain schedule; in the background from 2,000 labels).
 
     Corpus: the five SYNERGY sets (3,140 real records) repeated to the size with new ids;
     features are computed once per pool (timed separately), as in a screening session.
@@ -159,8 +168,8 @@ def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1_000, 5_000), repea
         recs += ds.records
         labels += ds.labels.tolist()
     print(f"\n| records | labelled | features (s, once per session) | re-train + re-rank (s, median of {repeats}) "
-          "| per decision with the session's retrain schedule (s, mean of 50) |")
-    print("|---|---|---|---|---|")
+          f"| per decision, session schedule (s, mean of {clicks}) | longest pause of {clicks} decisions (s) |")
+    print("|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for size in sizes:
         idx = np.arange(size) % len(recs)
@@ -172,11 +181,11 @@ def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1_000, 5_000), repea
         for n_lab in n_labelled:
             if n_lab > size // 2:
                 continue
-            model = Prioritiser(X, Ranker(), retrain_until=10**9)  # retrain on every label
             pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
             n_pos = max(1, n_lab // 10)
             chosen = list(rng.choice(pos, n_pos, replace=False)) + list(rng.choice(neg, n_lab - n_pos, replace=False))
             rng.shuffle(chosen)
+            model = Prioritiser(X, Ranker(), retrain_until=10**9)  # retrain on every label
             for r in chosen[:-repeats]:
                 model.labels[int(r)] = int(y[r])
             model.ranking()
@@ -186,14 +195,42 @@ def latency(sizes=(1_000, 10_000, 50_000), n_labelled=(100, 1_000, 5_000), repea
                 model.label(r, y[r])
                 model.ranking()
                 times.append(time.perf_counter() - t0)
-            model.retrain_until = 200  # the default schedule: retrain when 2 % more labels arrived
-            t0 = time.perf_counter()
-            for _ in range(50):
-                r = model.ranking()[0]
-                model.label(r, y[r])
-            model.ranking()
-            per_click = (time.perf_counter() - t0) / 50
-            print(f"| {size:,} | {n_lab:,} | {t_feat:.1f} | {np.median(times):.3f} | {per_click:.3f} |", flush=True)
+            # as the session runs: default schedule, background retrains from 2,000 labels
+            session = Prioritiser(X, Ranker(), background_from=SESSION_BACKGROUND_FROM)
+            for r in chosen:
+                session.labels[int(r)] = int(y[r])
+            session.ranking()
+            session.wait()
+            pauses = []
+            for _ in range(clicks):
+                t0 = time.perf_counter()
+                r = session.ranking()[0]
+                session.label(r, y[r])
+                session.ranking()
+                pauses.append(time.perf_counter() - t0)
+            session.wait()
+            print(f"| {size:,} | {n_lab:,} | {t_feat:.1f} | {np.median(times):.3f} | {np.mean(pauses):.3f} "
+                  f"| {max(pauses):.3f} |", flush=True)
+
+
+def lodo_table(run_asreview: bool, configs: list[str] | None = None) -> None:
+    """Leave-one-dataset-out figures on the 14 shared sets beside ASReview's (see screening_grid.py)."""
+    import screening_grid as grid
+
+    names = configs or list(grid.GRID)
+    for name in grid.SETS:
+        ds = grid.dataset(name)
+        for seed in grid.SEEDS:
+            priors = draw_priors(ds.labels, 1, 1, seed)
+            if run_asreview or (CACHE / f"{name}_seed{seed}_priors{'-'.join(map(str, priors))}.json").exists():
+                asreview_order(ds, priors, seed)
+    for c in names:
+        cache: dict = {}
+        for name in grid.SETS:
+            for seed in grid.SEEDS:
+                grid.run_one(c, name, seed, cache)
+    res = grid.table(names)
+    grid.print_lodo(res, names)
 
 
 def main() -> None:
@@ -201,12 +238,16 @@ def main() -> None:
     ap.add_argument("--no-asreview", action="store_true", help="do not run ASReview (use cached orders only)")
     ap.add_argument("--latency-only", action="store_true")
     ap.add_argument("--no-latency", action="store_true")
-    ap.add_argument("--text-only", action="store_true",
-                    help="title + abstract features only (what a CSV dataset without OpenAlex metadata gives)")
+    ap.add_argument("--synergy-only", action="store_true",
+                    help="the old in-sample table: the default on the five SYNERGY sets, seeds 1-5")
+    ap.add_argument("--text-only", action="store_true", help="with --synergy-only: title + abstract features only")
     args = ap.parse_args()
     if not args.latency_only:
-        features = {"citation_weight": 0, "subject_weight": 0} if args.text_only else None
-        print_table(screening_table(run_asreview=not args.no_asreview, feature_kwargs=features))
+        if args.synergy_only:
+            features = {"citation_weight": 0, "subject_weight": 0} if args.text_only else None
+            print_table(screening_table(run_asreview=not args.no_asreview, feature_kwargs=features))
+        else:
+            lodo_table(run_asreview=not args.no_asreview)
     if not args.no_latency:
         latency()
 

@@ -77,7 +77,7 @@ def test_bad_names():
     with pytest.raises(ValueError, match="unknown query strategy"):
         Ranker(query="random").check_params()
     with pytest.raises(ValueError, match="members must name"):
-        Ranker(members=("svm", "forest")).fit(X, y)
+        Ranker(classifier="ensemble", members=("svm", "forest")).fit(X, y)
     with pytest.raises(ValueError, match="ratio must be a number > 0"):
         Ranker(ratio=0).fit(X, y)
     with pytest.raises(ValueError, match="at least one relevant"):
@@ -97,8 +97,8 @@ def test_estimators_follow_scikit_learn_conventions():
     assert g.get_params() == f.get_params() and not hasattr(g, "blocks_")
     with pytest.raises(NotFittedError):
         g.transform(recs(TOPIC))
-    r = Ranker(classifier="svm", C=0.5).set_params(ratio=2.0)
-    assert r.get_params()["ratio"] == 2.0 and repr(r) == "Ranker(C=0.5, classifier='svm', ratio=2.0)"
+    r = Ranker(classifier="svm", C=0.5).set_params(ratio=2.0)  # "svm" is the default
+    assert r.get_params()["ratio"] == 2.0 and repr(r) == "Ranker(C=0.5, ratio=2.0)"  # repr shows non-defaults
     y = np.array([1] * 4 + [0] * 8)
     s = r.fit(X, y).score(X)
     assert np.allclose(clone(r).fit(X, y).score(X), s)  # same parameters, same model

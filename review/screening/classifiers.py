@@ -48,7 +48,9 @@ class Ranker(BaseEstimator):
 
     Parameters
     ----------
-    classifier : "nb", "logistic", "svm", or "ensemble" (the ``members``' standardised scores averaged).
+    classifier : "nb", "logistic", "svm" (default: a linear SVM, C=0.11, relevant class weighted
+        ``ratio`` = 9.8 times, chosen leave-one-dataset-out on 14 labelled reviews; see
+        ``benchmarks/screening_grid.py``), or "ensemble" (the ``members``' standardised scores averaged).
     query : "max", "uncertainty" or "mixed".
     balance : weight the classes so the rare relevant records count (see ``ratio``).
     ratio : total weight of the relevant class relative to the irrelevant class when balancing.
@@ -62,7 +64,7 @@ class Ranker(BaseEstimator):
     Fitted: ``models_``, one scikit-learn classifier per member.
     """
 
-    def __init__(self, classifier: str = "ensemble", query: str = "max", balance: bool = True, ratio: float = 9.8,
+    def __init__(self, classifier: str = "svm", query: str = "max", balance: bool = True, ratio: float = 9.8,
                  C: float | None = None, alpha: float = 0.1, members: tuple[str, ...] = ("svm", "nb"),
                  mix_every: int = 10, presumed_irrelevant: int = 0, random_state: int = 0):
         self.classifier = classifier

@@ -181,8 +181,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
     plot = args.plot or (Path(args.out).with_suffix(".png") if args.out else f"{Path(args.dataset).stem}_recall.png")
+    features = None
+    if args.embeddings:
+        from review.screening.features import TextFeatures
+
+        features = TextFeatures(embedding_weight=EMBEDDING_WEIGHT)
     r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
-                    seeds=seeds, out=args.out, progress=not args.quiet, plot=plot)
+                    seeds=seeds, out=args.out, progress=not args.quiet, plot=plot, features=features)
     for run in r.get("runs", [r]):
         print(f"{r['dataset']}: N={run['n']} R={run['r']} (priors left out: {', '.join(run['priors'])}; "
               f"seed {run['seed']})")
@@ -196,6 +201,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
               + f"; metrics and model → {Path(args.out).with_suffix('.json')}")
     print(f"recall curve → {r['plot']}")
     return 0
+
+
+#: ``review simulate --embeddings``: weight of the sentence-embedding block, chosen leave-one-dataset-out
+EMBEDDING_WEIGHT = 0.25
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -495,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(and ORDER.json: metrics and model configuration)")
     p.add_argument("--plot", metavar="CURVE.png", help="recall curve (default: next to --out, else "
                    "DATASET_recall.png here)")
+    p.add_argument("--embeddings", action="store_true", help="add sentence embeddings (all-MiniLM-L6-v2, weight "
+                   f"{EMBEDDING_WEIGHT}; needs review[embeddings]; ~10-20 records/s once per record on 2 cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = _command(sub, "screen", cmd_screen, "screen records in the terminal (keys i/e/m/u/q from stdin)")
