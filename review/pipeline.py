@@ -103,6 +103,8 @@ def format_summary(store: Store, summary: dict[str, Any], numbers: dict[str, Any
         else:
             secs = result.get("seconds", "") if isinstance(result, dict) else ""
             lines.append(f"  {stage:<12} done in {secs}s")
+            if stage == "screening" and isinstance(result, dict):
+                lines += [f"  {'':<12} {line}" for line in screening_lines(result)]
     lines.append("counts:")
     for k, v in status_counts(store, c).items():
         extra = ""
@@ -111,6 +113,24 @@ def format_summary(store: Store, summary: dict[str, Any], numbers: dict[str, Any
                      f"{c['duplicates_merged']} merged by deduplication)")
         lines.append(f"  {k:<26} {v}{extra}")
     return "\n".join(lines)
+
+
+def screening_lines(result: dict[str, Any]) -> list[str]:
+    """What the screening stage did, in words: the pool and, with ``[screening] labels``, the simulation."""
+    pre = result.get("prescreen") or {}
+    lines = [f"{result.get('pool', 0)} record(s) to screen, most likely relevant first"
+             + (f"; {pre.get('excluded', 0)} excluded by the protocol's rules" if pre else "")]
+    sim = result.get("simulation") or {}
+    if "recall_at_10" in sim:
+        lines.append(f"simulated with the labels in {sim.get('labels', '[screening] labels')} (no decision written): "
+                     f"recall@10% {sim['recall_at_10']:.3f}, WSS@95 {sim['wss_95']:.3f}, ATD {sim['atd']:.3f}")
+        stop = sim.get("stop") or {}
+        if stop:
+            lines.append(f"the stop rule ({stop['rule']}) would stop after {stop['screened']} of {sim['n']} records, "
+                         f"with estimated recall >= {stop['estimated_recall']:.2f} (true recall {stop['recall']:.2f})")
+    elif sim.get("skipped"):
+        lines.append(f"simulation skipped: {sim['skipped']}")
+    return lines
 
 
 def report_path(summary: dict[str, Any], out_dir: str | Path | None = None) -> Path | None:
@@ -128,7 +148,7 @@ def next_steps(store: Store, protocol_file: str | Path | None, numbers: dict[str
     c = numbers if numbers is not None else counts(store)
     s = f"--store {store.path}"
     steps = []
-    pairs = int(store.query("SELECT COUNT(*) FROM dedup_pairs WHERE status='maybe'")[0][0])
+    pairs = len(store.dedup_pairs(("maybe",)))
     if pairs:
         steps.append(f"decide the {pairs} uncertain duplicate pair(s): `review dedup --review {s} --reviewer NAME`")
     if c["not_screened"]:

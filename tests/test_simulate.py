@@ -187,3 +187,41 @@ def test_cli_simulate_bad_dataset_is_one_line_error(tmp_path, capsys):
     assert main(["simulate", str(bad), "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "bad.csv:2" in err and err.count("\n") == 1
+
+
+def test_stop_point_on_hand_made_orders():
+    from review.screening.simulate import stop_point
+    from review.screening.stoppers import StopRule
+
+    # every relevant record first, then 300 irrelevant ones: the consecutive rule stops 50 after the last one
+    found = [1] * 10 + [0] * 300
+    stop = stop_point(found, StopRule(kind="consecutive", consecutive=50, min_screened=10), checks=310)
+    assert stop["screened"] == 60 and stop["recall"] == 1.0 and stop["rule"] == "consecutive"
+    # a relevant record late in the order: a reviewer who stops early misses it, and the figure says so
+    late = [1] * 9 + [0] * 200 + [1] + [0] * 100
+    stop = stop_point(late, StopRule(kind="consecutive", consecutive=50, min_screened=10), checks=310)
+    assert stop["screened"] == 59 and stop["recall"] == 0.9
+
+
+def test_cli_simulate_says_what_was_simulated_and_where_the_stop_rule_stops(tmp_path, capsys):
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "data" / "screening" / "Donners_2021"
+    assert main(["simulate", str(folder), "--seed", "1", "--quiet", "--plot", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    assert "simulated: every record of Donners_2021 screened in the model's order" in out
+    assert "stop rule (hypergeometric): would stop after" in out and "estimated recall >=" in out
+
+
+def test_run_summary_says_what_the_screening_stage_simulated():
+    from review.pipeline import screening_lines
+
+    lines = screening_lines({"pool": 120, "prescreen": {"excluded": 7},
+                             "simulation": {"recall_at_10": 0.5, "wss_95": 0.4, "atd": 0.2, "n": 118, "labels": "l.csv",
+                                            "stop": {"rule": "hypergeometric", "screened": 90, "recall": 0.97,
+                                                     "estimated_recall": 0.95}}})
+    assert lines == ["120 record(s) to screen, most likely relevant first; 7 excluded by the protocol's rules",
+                     "simulated with the labels in l.csv (no decision written): recall@10% 0.500, WSS@95 0.400, "
+                     "ATD 0.200",
+                     "the stop rule (hypergeometric) would stop after 90 of 118 records, with estimated recall >= "
+                     "0.95 (true recall 0.97)"]

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
 from review.core.errors import DatasetError
 from review.screening.classifiers import Prioritiser, Ranker
+from review.screening.stoppers import StopRule, evaluate
 
 
 def draw_priors(labels: Sequence[int], n_included: int = 1, n_excluded: int = 1, seed: int = 0) -> list[int]:
@@ -80,6 +82,25 @@ def metrics(found: Sequence[int]) -> dict[str, float]:
     n95 = int(positions[math.ceil(0.95 * r) - 1])
     return {"recall_at_10": float((positions <= n10).sum() / r), "wss_95": float((n - n95) / n - 0.05),
             "atd": float(positions.mean() / n), "n": n, "r": r}
+
+
+def stop_point(found: Sequence[int], rule: StopRule | None = None, checks: int = 100) -> dict[str, Any]:
+    """Where a reviewer following ``rule`` would have stopped in a simulated order, and the recall there.
+
+    ``found``: labels in screening order (priors left out). The rule is evaluated every ``1/checks`` of the
+    order (the first check where it says stop is the stop point), so the screened count is exact to that
+    step. Returns ``{"screened", "recall", "estimated_recall"}``: ``estimated_recall`` is the rule's lower
+    bound on recall at that point (what a reviewer would have been told), ``recall`` the true one.
+    """
+    y = np.asarray(found, dtype=int)
+    n, r = len(y), int(y.sum())
+    step = max(1, n // checks)
+    for k in list(range(step, n, step)) + [n]:
+        verdict = evaluate(y[:k].tolist(), n, rule)
+        if verdict["stop"]:
+            return {"screened": k, "recall": float(y[:k].sum() / r) if r else 1.0,
+                    "estimated_recall": float(verdict["recall_lower_bound"]), "rule": verdict["rule"]}
+    return {"screened": n, "recall": 1.0, "estimated_recall": 1.0, "rule": (rule or StopRule()).kind}
 
 
 def write_order(path: str | Path, ids: Sequence[str], order: Sequence[int], n_priors: int) -> None:

@@ -15,7 +15,8 @@ from review.screening.classifiers import Ranker
 from review.screening.features import TextFeatures
 from review.screening.rules import excluding_criteria
 from review.screening.session import ScreeningSession, model_from, stop_rule_from
-from review.screening.simulate import draw_priors, metrics, simulate, write_order
+from review.screening.simulate import draw_priors, metrics, simulate, stop_point, write_order
+from review.screening.stoppers import StopRule
 from review.sources.datasets import load_dataset
 from review.sources.labels import read_labels
 
@@ -95,6 +96,7 @@ def run(store: Store, protocol: Protocol, progress: bool = True) -> dict[str, An
                                                features=session.model.X if session.model else None,
                                                ranker=model_from(protocol)[1], progress=progress,
                                                feature_params=session.features)
+        summary["simulation"]["labels"] = str(labels_file.resolve())
     return summary
 
 
@@ -115,7 +117,9 @@ def simulate_store(store, protocol, labels: dict[str, int], ids: Sequence[str], 
     X = features if features is not None else clone(feature_params).fit_transform(list(store.records(ids)))
     priors = draw_priors(y, 1, 1, seed)
     order = simulate(X, y, priors, ranker=ranker, progress=progress)
-    result = {"seed": seed, "labelled": int(sum(i in labels for i in ids)), **metrics(y[order[len(priors):]])}
+    found = y[order[len(priors):]]
+    result = {"seed": seed, "labelled": int(sum(i in labels for i in ids)), **metrics(found),
+              "stop": stop_point(found, stop_rule_from(protocol))}
     store.put_artifact("screening_simulation", {**result, "priors": [ids[i] for i in priors],
                                                 "order": [ids[i] for i in order],
                                                 "model": model_config(feature_params, ranker)},
@@ -135,8 +139,12 @@ def model_config(features: TextFeatures, ranker: Ranker, schedule: dict | None =
 def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int = 1, seed: int = 0,
                 out: str | Path | None = None, ranker: Ranker | None = None, progress: bool = False,
                 seeds: Sequence[int] | None = None, features: TextFeatures | None = None,
-                plot: str | Path | None = None) -> dict[str, Any]:
+                plot: str | Path | None = None, stop_rule: StopRule | None = None) -> dict[str, Any]:
     """Load, simulate (once per seed), write ``out`` and ``plot`` (if given) and return the metrics.
+
+    Each run also says where ``stop_rule`` (default: the hypergeometric rule, 95 % recall at 95 %
+    confidence) would have stopped a reviewer: records screened, the rule's recall estimate and the
+    true recall there (``stop``).
 
     What ``review simulate`` does. ``seeds`` (default ``[seed]``) each draw their own priors and
     seed the model. ``out``: the screening order ``rank,record_id,prior`` (one file per seed when
@@ -158,7 +166,8 @@ def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int =
             target = Path(out) if len(seeds) == 1 else Path(out).with_name(f"{Path(out).stem}_seed{s}{Path(out).suffix}")
             write_order(target, ds.ids, order, len(priors))
         found.append(ds.labels[order[len(priors):]])
-        runs.append({"seed": s, "priors": [ds.ids[i] for i in priors], **metrics(found[-1])})
+        runs.append({"seed": s, "priors": [ds.ids[i] for i in priors], **metrics(found[-1]),
+                     "stop": stop_point(found[-1], stop_rule)})
     result: dict[str, Any] = {"dataset": ds.name, **runs[0], "model": model_config(features, models[0])}
     if len(seeds) > 1:
         result["runs"] = runs

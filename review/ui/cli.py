@@ -188,10 +188,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         features = TextFeatures(embedding_weight=EMBEDDING_WEIGHT)
     r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
                     seeds=seeds, out=args.out, progress=not args.quiet, plot=plot, features=features)
+    model = r["model"]["ranker"]
+    print(f"simulated: every record of {r['dataset']} screened in the model's order after the priors "
+          f"({model['classifier']} ranker, query {model['query']}; decisions revealed from the labels)")
     for run in r.get("runs", [r]):
         print(f"{r['dataset']}: N={run['n']} R={run['r']} (priors left out: {', '.join(run['priors'])}; "
               f"seed {run['seed']})")
         print(f"recall@10%: {run['recall_at_10']:.3f}  WSS@95: {run['wss_95']:.3f}  ATD: {run['atd']:.3f}")
+        stop = run["stop"]
+        print(f"stop rule ({stop['rule']}): would stop after {stop['screened']} of {run['n']} records, estimated "
+              f"recall >= {stop['estimated_recall']:.2f}, true recall {stop['recall']:.2f}")
     if "summary" in r:
         print(f"over {len(seeds)} seeds, mean ± sd (min–max): " + "  ".join(
             f"{label}: {m['mean']:.3f} ± {m['sd']:.3f} ({m['min']:.3f}–{m['max']:.3f})"
