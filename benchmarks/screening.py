@@ -120,9 +120,10 @@ def screening_table(run_asreview: bool, ranker_kwargs: dict | None = None, featu
                 theirs = complete(asreview_order(ds, priors, seed), len(ds.labels))
                 assert list(theirs[:len(priors)]) == priors, "ASReview did not start from our priors"
                 results[name].setdefault("asreview", []).append(metrics(ds.labels[theirs[len(priors):]]))
-            print(f"  {name} seed {seed}: ours " + " ".join(f"{k}={results[name]['ours'][-1][k]:.3f}" for k in KEYS)
-                  + (" | asreview " + " ".join(f"{k}={results[name]['asreview'][-1][k]:.3f}" for k in KEYS)
-                     if results[name].get("asreview") and len(results[name]["asreview"]) == len(results[name]["ours"]) else ""),
+            res = results[name]
+            theirs = (" | asreview " + " ".join(f"{k}={res['asreview'][-1][k]:.3f}" for k in KEYS)
+                      if res.get("asreview") and len(res["asreview"]) == len(res["ours"]) else "")
+            print(f"  {name} seed {seed}: ours " + " ".join(f"{k}={res['ours'][-1][k]:.3f}" for k in KEYS) + theirs,
                   flush=True)
     return results
 

@@ -180,7 +180,8 @@ def lodo(res: dict, candidates: list[str], sets: list[str] = SETS) -> dict:
 def print_lodo(res: dict, candidates: list[str], sets: list[str] = SETS) -> None:
     oof = lodo(res, candidates, sets)
     a = res["asreview"]
-    print("\n| set | chosen on the other sets | recall@10% ours | ASReview | WSS@95 ours | ASReview | ATD ours | ASReview |")
+    print("\n| set | chosen on the other sets | recall@10% ours | ASReview | WSS@95 ours | ASReview | ATD ours "
+          "| ASReview |")
     print("|---|---|---|---|---|---|---|---|")
     for s in sets:
         o = oof[s]
@@ -189,7 +190,8 @@ def print_lodo(res: dict, candidates: list[str], sets: list[str] = SETS) -> None
                          ("all", sets)):
         if group:
             print(f"| **mean {label}** ({len(group)}) | | " + " | ".join(
-                f"{np.mean([oof[s][k] for s in group]):.3f} | {np.mean([a[s][k] for s in group]):.3f}" for k in KEYS) + " |")
+                f"{np.mean([oof[s][k] for s in group]):.3f} | {np.mean([a[s][k] for s in group]):.3f}"
+                for k in KEYS) + " |")
     worst = min(oof[s]["recall_at_10"] - a[s]["recall_at_10"] for s in sets)
     print(f"worst recall@10% margin over ASReview: {worst:+.3f}")
 
@@ -197,7 +199,8 @@ def print_lodo(res: dict, candidates: list[str], sets: list[str] = SETS) -> None
 def print_grid(res: dict, candidates: list[str], sets: list[str] = SETS) -> None:
     a = res["asreview"]
     print("\nin-sample (for diagnosis only): Δ vs ASReview per set, recall@10% / WSS@95")
-    print("| config | " + " | ".join(s.replace("Cohen_2006_", "C:")[:10] for s in sets) + " | mean Δrec | mean ΔWSS | mean ATD |")
+    print("| config | " + " | ".join(s.replace("Cohen_2006_", "C:")[:10] for s in sets)
+          + " | mean Δrec | mean ΔWSS | mean ATD |")
     for c in candidates:
         if len(res[c]) < len(sets):
             continue

@@ -121,8 +121,8 @@ def test_asreview_style_tables_and_ris_with_any_record_id(tmp_path):
         assert list(ds.labels) == [1, 0, 0], f
         assert [r.title for r in ds.records] == [r[1] for r in ROWS], f
         assert ds.records[0].abstract == "A trial.", f
-    ris.write_text("TY  - JOUR\nTI  - A\nN1  - ASReview_relevant\nER  - \n\nTY  - JOUR\nTI  - B\nN1  - ASReview_irrelevant\n"
-                   "ER  - \n\nTY  - JOUR\nTI  - C\nER  - \n")
+    ris.write_text("TY  - JOUR\nTI  - A\nN1  - ASReview_relevant\nER  - \n\n"
+                   "TY  - JOUR\nTI  - B\nN1  - ASReview_irrelevant\nER  - \n\nTY  - JOUR\nTI  - C\nER  - \n")
     with pytest.raises(DatasetError, match="reference 3 has no label"):
         load_dataset(ris)
     tsv.write_text("record_id\ttitle\tlabel\nr1\tA\t1\nr2\tB\tmaybe\n")

@@ -91,7 +91,7 @@ def stored_decisions(path) -> dict[int, tuple[str, str, str]]:
 
 def test_sigkill_after_decide_loses_nothing(tmp_path):
     store_path = tmp_path / "crash.sqlite"
-    make_store(store_path, 80)  # 12 reviewers x ~4 decisions x ~12 rounds: a pool that no reviewer finishes
+    make_store(store_path, 400)  # a pool no reviewer finishes, and no child gets through before its kill
     zygote = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, bufsize=0)
     rng = random.Random(20240611)

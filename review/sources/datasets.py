@@ -198,7 +198,8 @@ def _load_synergy(folder: Path) -> Dataset:
     if not labels_file.exists():
         raise DatasetError(f"{folder}: no labels.csv; a SYNERGY folder has works_1.zip and labels.csv")
     labels = read_labels(labels_file)
-    works = sorted(p for p in folder.iterdir() if p.name.startswith("works") and p.suffix in (".zip", ".json", ".gz", ".jsonl"))
+    works = sorted(p for p in folder.iterdir()
+                   if p.name.startswith("works") and p.suffix in (".zip", ".json", ".gz", ".jsonl"))
     if not works:
         raise DatasetError(f"{folder}: no works_*.zip; a SYNERGY folder has works_1.zip and labels.csv")
     records, raws, seen = [], [], set()

@@ -1,9 +1,12 @@
-"""Screening stage: rule pre-screen, then the prioritised title/abstract pool (and a simulation when labels are given)."""
+"""Screening stage: rule pre-screen, then the prioritised title/abstract pool.
+
+With ``[screening] labels`` the stage also simulates screening the pool (no decision is written)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -163,7 +166,8 @@ def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int =
         order = simulate(X, ds.labels, priors, ranker=model, progress=progress)
         models.append(model)
         if out:
-            target = Path(out) if len(seeds) == 1 else Path(out).with_name(f"{Path(out).stem}_seed{s}{Path(out).suffix}")
+            target = Path(out) if len(seeds) == 1 else \
+                Path(out).with_name(f"{Path(out).stem}_seed{s}{Path(out).suffix}")
             write_order(target, ds.ids, order, len(priors))
         found.append(ds.labels[order[len(priors):]])
         runs.append({"seed": s, "priors": [ds.ids[i] for i in priors], **metrics(found[-1]),
@@ -171,7 +175,8 @@ def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int =
     result: dict[str, Any] = {"dataset": ds.name, **runs[0], "model": model_config(features, models[0])}
     if len(seeds) > 1:
         result["runs"] = runs
-        result["summary"] = {k: {"mean": float(np.mean([r[k] for r in runs])), "sd": float(np.std([r[k] for r in runs])),
+        result["summary"] = {k: {"mean": float(np.mean([r[k] for r in runs])),
+                                 "sd": float(np.std([r[k] for r in runs])),
                                  "min": float(min(r[k] for r in runs)), "max": float(max(r[k] for r in runs))}
                              for k in ("recall_at_10", "wss_95", "atd")}
     if plot:

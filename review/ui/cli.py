@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from review import pipeline
 from review.core.errors import ReviewError
@@ -80,7 +80,8 @@ def open_review(args: argparse.Namespace, create: bool = False, lock: bool = Fal
     h = store.meta("protocol_hash")
     row = store.protocol(h) if h else None
     if row is None:
-        raise UsageError(f"{store_path}: the store has no protocol; run `review init PROTOCOL.toml --store {store_path}`")
+        raise UsageError(f"{store_path}: the store has no protocol; run "
+                         f"`review init PROTOCOL.toml --store {store_path}`")
     protocol = loads_protocol(row["text"], row["path"])
     pipeline.check(protocol)
     return protocol, store
@@ -480,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "snowball", cmd_snowball, "citation chasing on OpenAlex: backward and forward")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
-    p.add_argument("--depth", type=int, metavar="N", help="citation steps from the seeds (default from [snowball], else 1)")
+    p.add_argument("--depth", type=int, metavar="N",
+                   help="citation steps from the seeds (default from [snowball], else 1)")
     p.add_argument("--max-records", dest="max_records", type=int, metavar="N",
                    help="stop after N new records (default from [snowball])")
     p.add_argument("--no-backward", action="store_true", help="do not follow the seeds' references")
@@ -522,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "conflicts", cmd_conflicts, "list (or --resolve) disagreements between reviewers")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p.add_argument("--stage", default="title_abstract", choices=["title_abstract", "full_text"], help=STAGE_HELP)
-    p.add_argument("--resolve", nargs=2, metavar=("RECORD_ID", "DECISION"), help="settle one record: include/exclude/maybe")
+    p.add_argument("--resolve", nargs=2, metavar=("RECORD_ID", "DECISION"),
+                   help="settle one record: include/exclude/maybe")
     p.add_argument("--criterion", help="reason for --resolve (a criterion name of the protocol)")
     p.add_argument("--note", help="note for --resolve")
 
@@ -531,7 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["title_abstract", "full_text"], help="one stage (default: both)")
 
     p = _command(sub, "definitions", cmd_definitions,
-                 "extract, cluster and compare definitions of the protocol's concepts; write table, figure, concept map")
+                 "extract, cluster and compare definitions of the protocol's concepts; "
+                 "write table, figure, concept map")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p.add_argument("--out", metavar="DIR", help="output folder (default out/<protocol id>/definitions)")
 
@@ -563,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "network", cmd_network, "build, cluster and export a citation, co-authorship or subject network; "
                  "print its key references (citation kinds) or top nodes, and its clusters")
-    p.add_argument("kind", metavar="KIND", help="citation, cocitation, coupling, coauthorship, institutions, countries, "
+    p.add_argument("kind", metavar="KIND",
+                   help="citation, cocitation, coupling, coauthorship, institutions, countries, "
                    "concepts (the subjects the records carry), topics, keywords or terms")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p.add_argument("--min-count", type=int, metavar="N", help="minimum occurrences of a node (coupling: shared "

@@ -1,8 +1,8 @@
 """Recall curve of simulated screening runs as a PNG: share of included records found against share screened."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

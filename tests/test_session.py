@@ -259,7 +259,8 @@ def test_run_stage_prescreens_ranks_and_simulates_without_writing_decisions(tmp_
     protocol, store = make_store(tmp_path, PROTOCOL + 'labels = "labels.csv"\n')
     out = run(store, protocol, progress=False)
     assert out["prescreen"]["excluded"] > 0 and out["pool"] == len(pool_ids(store))
-    assert store.artifact("screening_priority")["order"][:1] and len(store.artifact("screening_priority")["order"]) == out["pool"]
+    order = store.artifact("screening_priority")["order"]
+    assert order[:1] and len(order) == out["pool"]
     sim = store.artifact("screening_simulation")
     assert sorted(sim["order"]) == sorted(pool_ids(store)) and 0 <= out["simulation"]["wss_95"] <= 1
     assert store.query("SELECT COUNT(*) FROM decisions WHERE stage != 'prescreen'")[0][0] == 0
@@ -273,7 +274,8 @@ def test_model_settings_from_the_protocol(tmp_path):
     assert (ranker.classifier, ranker.query, features.char_ngrams) == ("logistic", "mixed", (3, 5))
     from review.core.errors import ProtocolError
 
-    for bad, needle in [('model = { classifer = "svm" }', "key 'screening.model.classifer': unknown key; did you mean 'classifier'"),
+    for bad, needle in [('model = { classifer = "svm" }',
+                         "key 'screening.model.classifer': unknown key; did you mean 'classifier'"),
                         ('model = { classifier = "rf" }', "key 'screening.model.classifier': unknown classifier 'rf'")]:
         with pytest.raises(ProtocolError, match=needle):
             model_from(loads(PROTOCOL + bad + "\n"))
