@@ -39,7 +39,7 @@ from review.core.text import short_openalex_id
 from review.sources.openalex import Client, build_query, pyalex_base_url
 from review.sources.openalex_json import from_openalex
 from review.sources.snapshot import iter_works
-from review.stages.search import search, snowball
+from review.stages.search import label_cited_works, search, snowball
 from review.ui.testserver import OpenAlexTestServer
 
 SYNERGY = ROOT.parent / "shared" / "data" / "synergy"
@@ -114,10 +114,16 @@ def bench_snowball(server: OpenAlexTestServer, works: list[dict], seeds: list[st
         server.reset()
         t = time.perf_counter()
         r = snowball(store, seeds=seeds, backward=direction == "backward", forward=direction == "forward",
-                     max_records=10**6, client=Client(server.url), progress=False)
+                     max_records=10**6, client=Client(server.url), progress=False, label_cited=False)
         ours = set(store.record_ids()) - seed_set
         rows.append(Row(f"snowball {direction} ({len(seeds)} seeds)", "ours: 100 ids per request",
                         len(server.requests), time.perf_counter() - t, r["new_records"]))
+        # then the labels of the works the set cites (for maps): ceil(M/100) look-ups, counted on their own
+        server.reset()
+        t = time.perf_counter()
+        labels = label_cited_works(store, Client(server.url), progress=False)
+        rows.append(Row(f"  cited-work labels after {direction}", "ours: 100 ids per request", len(server.requests),
+                        time.perf_counter() - t, labels["labelled"]))
 
         server.reset()
         c = Client(server.url)
