@@ -134,6 +134,14 @@ def _where(protocol: Protocol) -> str:
     return str(protocol.path) if protocol.path else "<protocol>"
 
 
+def concept_spans(sentence: str, lexicon: Lexicon) -> list[tuple[str, int, int]]:
+    """``(concept, start, end)`` of every lexicon term in ``sentence``, as positions in the sentence itself."""
+    if not lexicon.any_match(fold(sentence)):
+        return []
+    folded, index = fold_map(sentence)
+    return [(concept, index[fs], index[fe - 1] + 1) for concept, fs, fe in lexicon.matches(folded)]
+
+
 def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) -> list[Definition]:
     """Definitions of the lexicon's concepts in one sentence (one per concept at most).
 
@@ -141,19 +149,15 @@ def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = No
     >>> [d.pattern for d in find_definitions("The nocebo effect is defined as harm from negative expectations.", lex)]
     ['defined_as']
     """
-    if not lexicon.any_match(fold(sentence)):
-        return []
-    folded, index = fold_map(sentence)
-    spans = lexicon.matches(folded)
+    spans = concept_spans(sentence, lexicon)
     if not spans:
         return []
     text = light(sentence)
     cue_ok: dict[int, bool] = {}
     found: dict[str, Definition] = {}
-    for concept, fs, fe in spans:
+    for concept, start, end in spans:
         if concept in found:
             continue
-        start, end = index[fs], index[fe - 1] + 1
         if _in_proper_name(sentence, start):
             continue
         pre, post = text[max(0, start - 300):start], text[end:]
@@ -184,17 +188,13 @@ def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = No
 def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) -> list[tuple[Candidate, Definition]]:
     """One candidate per concept the sentence names (outside proper names), with a draft definition: its
     ``pattern`` is the hand pattern that matched (``""`` when none did)."""
-    if not lexicon.any_match(fold(sentence)):
-        return []
-    folded, index = fold_map(sentence)
-    spans = lexicon.matches(folded)
+    spans = concept_spans(sentence, lexicon)
     if not spans:
         return []
     by_pattern = {d.concept: d for d in find_definitions(sentence, lexicon, lang_hint)}
     lang = ""  # detected when needed: it is the slowest step here
     where: dict[str, list[tuple[int, int]]] = {}
-    for concept, fs, fe in spans:
-        start, end = index[fs], index[fe - 1] + 1
+    for concept, start, end in spans:
         if concept not in by_pattern and _in_proper_name(sentence, start):
             lang = lang or detect_language(sentence, lang_hint)
             if lang != "de":
