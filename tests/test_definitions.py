@@ -523,3 +523,21 @@ def test_skeleton_features_are_shared_across_languages():
     assert de == da == en and "^ T COP ART" in de
     assert skeleton("Unter Koproduktion versteht man eine Form.", "Koproduktion") == {
         "^ PREP T", "^ PREP T UNDERSTAND"} == skeleton("Ved samproduktion forstås en form.", "samproduktion")
+
+
+def test_a_sentence_imported_as_a_title_is_judged_like_one_in_an_abstract(tmp_path):
+    """Users import sentence lists with the sentence in whatever column they have: a title that is a sentence gets
+    the model's judgement (row 7 of the sample: a real definition no hand pattern matches)."""
+    from review.core.protocol import load
+
+    sentence = list(D_labels.iter_labelled(SAMPLE))[6]["sentence"]
+    protocol = load(PROTOCOLS / "coproduction.toml")
+    found = {}
+    for field in ("title", "abstract"):
+        store = Store(tmp_path / f"{field}.sqlite")
+        store.add_records([Record(id="R1", **{field: sentence})])
+        found[field] = [(d.concept, d.field) for d in D.extract(store, protocol, progress=False)]
+    assert found == {"title": [("cocreation", "title")], "abstract": [("cocreation", "abstract")]}
+    assert D.reads_as_sentence(sentence)
+    assert not D.reads_as_sentence("Co-production of welfare services in Danish municipalities")
+    assert not D.reads_as_sentence("Co-production.")

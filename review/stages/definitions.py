@@ -103,12 +103,20 @@ def extract(store: Store, protocol: Protocol, progress: bool = True, model: Mode
         if rec.id in fulltexts:
             parts.append(("fulltext", fulltexts[rec.id]))
         for field, text in parts:
-            # a title is seldom a sentence and the model learned from sentences: titles by the hand patterns alone
+            # the model learned from sentences: a title that is not one ("Co-production in elderly care") is left to
+            # the hand patterns; one that is (a sentence imported as a title) is judged like any other sentence
+            judged = model if field != "title" or reads_as_sentence(text) else None
             for d in find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=rec.language or None,
-                                  model=None if field == "title" else model, threshold=cut):
+                                  model=judged, threshold=cut):
                 d.record_id, d.field, d.year = rec.id, field, rec.year
                 out.append(d)
     return out
+
+
+def reads_as_sentence(text: str) -> bool:
+    """Whether a title is a sentence: at least six words and a full stop, question or exclamation mark at the end."""
+    text = text.strip().rstrip("\"'”’)")
+    return len(text.split()) >= 6 and text.endswith((".", "!", "?")) and not text.endswith("...")
 
 
 def save(store: Store, protocol: Protocol, definitions: list[Definition], info: dict | None = None) -> int:
