@@ -89,7 +89,6 @@ def stage_predictions(rows: list[dict], protocol, model: Model | None, workdir: 
     if threshold is not None:  # the checked settings are frozen: a copy with the threshold replaced
         from dataclasses import replace
 
-        protocol.settings.setdefault("definitions", {})["threshold"] = threshold
         protocol.config = replace(protocol.config, definitions=replace(protocol.config.definitions,
                                                                        threshold=threshold))
     store = Store(workdir / "bench.sqlite")

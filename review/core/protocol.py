@@ -98,15 +98,12 @@ class Protocol:
     concepts: list[Concept]
     searches: list[Search]
     criteria: list[Criterion]
-    screening: dict[str, Any]
-    snowball: dict[str, Any]
-    settings: dict[str, Any]  # the raw tables dedup, definitions, networks, export, report (checked: see config)
+    config: Config  # every stage table, checked
     snapshot: Path | None
     store: Path
     path: Path | None
     text: str
     hash: str
-    config: Config = field(default_factory=Config)  # every stage table, checked
 
     def fail(self, keypath: tuple, message: str) -> NoReturn:
         """Raise :class:`ProtocolError` naming this protocol's file, the line of ``keypath`` and the key."""
@@ -121,8 +118,7 @@ class Protocol:
 
 
 ID_PATTERN = r"[a-z0-9_-]+"  # a protocol id names files and folders: no dots, slashes or spaces
-_KNOWN_TOP = {"id", "title", "questions", "description", "authors", "concepts", "searches", "criteria",
-              "screening", "snowball", "source", "dedup", "definitions", "networks", "export", "report"}
+_KNOWN_TOP = {"id", "title", "questions", "description", "authors", "concepts", "searches", "criteria", *TABLES}
 
 
 class _Checker:
@@ -318,13 +314,10 @@ def loads(text: str, path: str | Path | None = None) -> Protocol:
 
     config = _config(raw, c, {k.key for k in concepts})
     snapshot, store = config.source.snapshot, config.source.store or f"reviews/{pid}.sqlite"
-    settings = {k: raw.get(k, {}) for k in ("dedup", "definitions", "networks", "export", "report")}
-    screening = raw.get("screening", {})
-    snowball = raw.get("snowball", {})
 
     return Protocol(
         id=pid, title=title, questions=questions, concepts=concepts, searches=searches, criteria=criteria,
-        screening=screening, snowball=snowball, settings=settings, config=config,
+        config=config,
         snapshot=(base / snapshot) if snapshot else None,
         store=Path(store),  # relative to the working directory, like every output path
         path=Path(path) if path else None, text=text,
