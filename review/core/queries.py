@@ -16,6 +16,8 @@ STAGES = ("title_abstract", "full_text")
 RULES_REVIEWER = "rules"
 RECONCILED = "reconciled"
 PRESCREEN = "prescreen"
+DATABASE_KINDS = ("openalex", "snapshot")  # PRISMA: sources counted as databases (the rest: other methods)
+NO_REASON = "no reason given"
 Lookup = Callable[[list[str]], dict[str, Record]]  # record ids -> the stored records among them
 
 
@@ -123,14 +125,9 @@ def included_ids(store: Store, stage: str | None = None) -> list[str]:
     inc = {rid for rid, d in final_decisions(store, stage).items() if d == "include"}
     return [i for i in store.record_ids(unique=True) if i in inc]
 
-DATABASE_KINDS = ("openalex", "snapshot")
-NO_REASON = "no reason given"
-
 
 def _outcomes(store: Store, stage: str, among: set[str]) -> tuple[dict[str, str], dict[str, str | None], set[str]]:
     """(final decision, its criterion, records with a decision) at ``stage`` for records in ``among``."""
-    from review.core.queries import RECONCILED
-
     final = {rid: d for rid, d in final_decisions(store, stage).items() if rid in among}
     rows: dict[str, dict[str, Any]] = {}
     for (rid, reviewer), row in store.current_decisions(stage).items():
@@ -179,7 +176,7 @@ def counts(store: Store) -> dict[str, Any]:
     unique = set(unique_ids)
     merged = n_records - len(unique)
 
-    auto = {rid: row for rid, row in store.current_decisions("prescreen", reviewer="rules").items()
+    auto = {rid: row for rid, row in store.current_decisions(PRESCREEN, reviewer=RULES_REVIEWER).items()
             if rid in unique and row["decision"] == "exclude"}
     pool = unique - set(auto)
     ta_final, ta_reason, ta_decided = _outcomes(store, "title_abstract", pool)

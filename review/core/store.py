@@ -390,9 +390,8 @@ class Store:
             with self.transaction():
                 for rid in gone:
                     self.conn.execute("UPDATE runs SET status='interrupted', finished_at=? WHERE id=?", (now(), rid))
-                    self.conn.execute("INSERT INTO events(ts, stage, kind, run_id, data) VALUES (?,?,?,?,?)",
-                                      (now(), "runs", "interrupted", rid,
-                                       _dumps({"reason": "its process ended before the run finished"})))
+                    self.log("runs", "interrupted", run_id=rid,
+                             data={"reason": "its process ended before the run finished"})
         return gone
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
@@ -418,11 +417,10 @@ class Store:
                 (hash_, path, text, now()),
             )
             if previous != hash_:
-                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('protocol_hash', ?)", (hash_,))
+                self.meta("protocol_hash", hash_)
                 if previous is not None:
-                    self.conn.execute("INSERT INTO events(ts, stage, kind, protocol_hash, data) VALUES (?,?,?,?,?)",
-                                      (now(), "protocol", "changed", hash_,
-                                       _dumps({"from": previous, "to": hash_, "path": path})))
+                    self.log("protocol", "changed", protocol_hash=hash_,
+                             data={"from": previous, "to": hash_, "path": path})
 
     def review_id(self) -> str | None:
         """The id of the review (protocol ``id``) this store belongs to; None for a new store."""
