@@ -82,9 +82,8 @@ def open_review(args: argparse.Namespace, create: bool = False, lock: bool = Fal
     if row is None:
         raise UsageError(f"{store_path}: the store has no protocol; run "
                          f"`review init PROTOCOL.toml --store {store_path}`")
-    protocol = loads_protocol(row["text"], row["path"])
-    pipeline.check(protocol)
-    return protocol, store
+    # checked when it was bound to the store; stages check what only they know when they run
+    return loads_protocol(row["text"], row["path"]), store
 
 
 # -- commands ---------------------------------------------------------------------------------
