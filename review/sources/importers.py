@@ -366,7 +366,7 @@ def _build(values: dict[str, Any], source: Source, rid: str,
     venue = _clean(values.get("venue"))
     if venue.lower() in _DATABASES:
         venue = ""  # the database the record came from, not its journal
-    if not (title or doi or values.get("authors") or venue or not is_missing(values.get("abstract"))):
+    if not (title or doi or values.get("authors") or venue or _clean(values.get("abstract"))):
         raise ValueError("empty record: no title, DOI, authors, journal or abstract")
     oa = _clean(values.get("openalex_id"))
     return Record(

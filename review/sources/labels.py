@@ -5,7 +5,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from review.core.errors import ScreeningError
+from review.core.errors import DefinitionsError, ScreeningError
 from review.core.text import short_openalex_id
 
 
@@ -48,11 +48,11 @@ def iter_labelled(path: str | Path) -> Iterator[dict[str, str]]:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if tsv else csv.DictReader(fh)
         for line, row in enumerate(reader, start=2):
             if None in row or any(v is None for v in row.values()):
-                raise ScreeningError(f"{path}:{line}: the row has {'more' if None in row else 'fewer'} fields than "
+                raise DefinitionsError(f"{path}:{line}: the row has {'more' if None in row else 'fewer'} fields than "
                                      "the header")
             if "is_definition" not in row and "label" in row:
                 label = row["label"].strip().upper()
                 if label not in ("C", "N"):
-                    raise ScreeningError(f"{path}:{line}: label must be C or N, got {row['label']!r}")
+                    raise DefinitionsError(f"{path}:{line}: label must be C or N, got {row['label']!r}")
                 row["is_definition"] = "1" if label == "C" else "0"
             yield row
