@@ -123,13 +123,33 @@ def test_a_version_1_store_gains_the_cited_works_table_and_keeps_its_data(tmp_pa
         s.add_records([Record(id="W1", title="Kept")])
     c = sqlite3.connect(p)  # as version 1 wrote it: no cited_works table
     c.execute("DROP TABLE cited_works")
+    c.execute("DROP TABLE embeddings")
     c.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     c.commit()
     c.close()
     with Store(p) as s:
-        assert s.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert s.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert s.embeddings("m", ["W1"]) == {}
         assert s.record("W1").title == "Kept" and s.cited_works() == {}
         s.put_cited_works({"W9": {"title": "Cited", "year": 1996, "authors": ["Elinor Ostrom"]}, "W8": None})
     with Store(p) as s:
         assert s.cited_works() == {"W9": {"title": "Cited", "year": 1996, "authors": ["Elinor Ostrom"]}}
         assert s.cited_work_ids() == {"W8", "W9"} and s.count_records() == 1
+
+
+def test_embeddings_are_kept_per_record_and_model_as_float32(tmp_path):
+    import numpy as np
+
+    from review.core.records import Record
+
+    p = tmp_path / "r.sqlite"
+    with Store(p) as s:
+        s.add_records([Record(id="W1", title="A"), Record(id="W2", title="B")])
+        s.put_embeddings("m1", [("W1", "h1", np.array([0.5, -1.25, 3.0]))])
+        s.put_embeddings("m1", [("W1", "h1b", np.array([1.0, 2.0, 4.0]))])  # replaced, not added
+        s.put_embeddings("m2", [("W2", "h2", np.array([7.0]))])
+    with Store(p, readonly=True) as s:
+        got = s.embeddings("m1", ["W1", "W2", "W3"])
+        assert list(got) == ["W1"] and got["W1"][0] == "h1b"
+        assert got["W1"][1].dtype == np.float32 and got["W1"][1].tolist() == [1.0, 2.0, 4.0]
+        assert list(s.embeddings("m2", ["W1", "W2"])) == ["W2"]

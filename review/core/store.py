@@ -44,6 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from review.core.errors import StoreBusyError, StoreError
 from review.core.records import Record
 
@@ -52,7 +54,7 @@ try:
 except ImportError:  # Windows: no advisory lock; running one command at a time is up to the user
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 2  # 2: cited_works (a version-1 store gains the table when opened for writing)
+SCHEMA_VERSION = 3  # 2: cited_works; 3: embeddings (an older store gains the tables when opened for writing)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,6 +138,13 @@ CREATE TABLE IF NOT EXISTS cited_works (
     found INTEGER NOT NULL,          -- 0: looked up, OpenAlex did not return it
     data TEXT,                       -- JSON: title, year, authors, venue, doi, cited_by_count
     ts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS embeddings (
+    record_id TEXT NOT NULL REFERENCES records(id),
+    model TEXT NOT NULL,             -- the embedding model's name
+    text_hash TEXT NOT NULL,         -- of the embedded text: a record whose text changed is embedded again
+    vector BLOB NOT NULL,            -- float32, little-endian
+    ts TEXT NOT NULL,
+    PRIMARY KEY (record_id, model));
 """
 
 
@@ -703,6 +712,25 @@ class Store:
     def cited_work_ids(self) -> set[str]:
         """Ids of every cited work already looked up, found or not."""
         return {r[0] for r in self.conn.execute("SELECT id FROM cited_works")}
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, str, Any]]) -> None:
+        """Keep sentence embeddings: ``rows`` of ``(record_id, text_hash, vector)`` (a 1-d float array)."""
+        ts = now()
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings(record_id, model, text_hash, vector, ts) VALUES (?,?,?,?,?)",
+                [(rid, model, h, np.asarray(v, dtype="<f4").tobytes(), ts) for rid, h, v in rows])
+
+    def embeddings(self, model: str, ids: Iterable[str]) -> dict[str, tuple[str, np.ndarray]]:
+        """``{record_id: (text_hash, vector)}`` of the stored embeddings of ``model`` among ``ids``."""
+        ids, out = list(ids), {}
+        for a in range(0, len(ids), 500):
+            chunk = ids[a:a + 500]
+            for rid, h, blob in self.conn.execute(
+                    f"SELECT record_id, text_hash, vector FROM embeddings WHERE model=? AND record_id IN "
+                    f"({','.join('?' * len(chunk))})", [model, *chunk]):
+                out[rid] = (h, np.frombuffer(blob, dtype="<f4"))
+        return out
 
     # -- protocols and runs -------------------------------------------------------------------
     def protocol(self, hash_: str) -> sqlite3.Row | None:

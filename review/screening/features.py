@@ -76,6 +76,34 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
                                        show_progress_bar=False), dtype=np.float32)
 
 
+def stored_embeddings(store, records: Sequence[Record], progress: bool = False, batch: int = 256) -> np.ndarray:
+    """:func:`sentence_embeddings` of ``records`` (rows in order), each computed once and kept in ``store``.
+
+    A record is embedded again only when its title or abstract changed. Batches are written as they are
+    done, so an interrupted run keeps what it computed.
+    """
+    import hashlib
+
+    from tqdm import tqdm
+
+    docs = [document(r) for r in records]
+    hashes = [hashlib.sha1(d.encode("utf-8")).hexdigest()[:16] for d in docs]
+    have = store.embeddings(EMBEDDING_MODEL, [r.id for r in records])
+    todo = [i for i, r in enumerate(records) if have.get(r.id, ("",))[0] != hashes[i]]
+    out = np.zeros((len(records), 384), dtype=np.float32)
+    for i, r in enumerate(records):
+        if r.id in have:
+            out[i] = have[r.id][1]  # rows in todo are overwritten below
+    with tqdm(total=len(todo), desc="embeddings", unit="rec", disable=not progress or not todo) as bar:
+        for a in range(0, len(todo), batch):
+            rows = todo[a:a + batch]
+            E = sentence_embeddings([docs[i] for i in rows])
+            store.put_embeddings(EMBEDDING_MODEL, [(records[i].id, hashes[i], e) for i, e in zip(rows, E)])
+            out[rows] = E
+            bar.update(len(rows))
+    return out
+
+
 def _check_ngrams(name: str, value: Any, optional: bool = False) -> None:
     if value is None and optional:
         return

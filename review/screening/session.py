@@ -15,7 +15,7 @@ from review.core.queries import RECONCILED, RULES_REVIEWER, _mesh_payloads, pool
 from review.core.records import Record
 from review.core.store import Store
 from review.screening.classifiers import Prioritiser, Ranker
-from review.screening.features import TextFeatures
+from review.screening.features import TextFeatures, stored_embeddings
 from review.screening.reviewers import _check_decision
 from review.screening.stoppers import StopRule
 from review.screening.stoppers import evaluate as evaluate_stopping
@@ -89,7 +89,9 @@ class ScreeningSession:
         records = list(store.records(self.ids))
         self.features, default_ranker = model_from(protocol)
         raws = _mesh_payloads(store, self.ids) if self.features.needs_raw else None
-        X = self.features.fit_transform(records, raws) if records else None
+        emb = stored_embeddings(store, records, progress=True) if (records and self.features.embedding_weight) \
+            else None
+        X = self.features.fit_transform(records, raws, emb) if records else None
         q = concept_queries(protocol)
         query = self.features.transform_text(q) if (q and records) else None
         self.model = Prioritiser(X, ranker or default_ranker, query=query,

@@ -1,0 +1,51 @@
+"""review/screening/features.py: embeddings kept in the store (the model itself is stood in for: the
+``embeddings`` extra is not part of the test install)."""
+from __future__ import annotations
+
+import numpy as np
+
+from review.core.records import Record
+from review.core.store import Store
+from review.screening import features
+
+
+def _fake_embedder(calls: list):
+    def embed(docs):
+        calls.append(list(docs))
+        return np.array([[len(d), d.count("a"), 1.0] + [0.0] * 381 for d in docs], dtype=np.float32)
+    return embed
+
+
+def test_embeddings_are_computed_once_per_record_and_again_when_its_text_changes(tmp_path, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(features, "sentence_embeddings", _fake_embedder(calls))
+    recs = [Record(id="W1", title="Co-production of welfare", abstract="a study"),
+            Record(id="W2", title="Partnerships", abstract=None)]
+    with Store(tmp_path / "r.sqlite") as store:
+        store.add_records(recs)
+        first = features.stored_embeddings(store, recs, batch=1)
+        assert [len(c) for c in calls] == [1, 1]  # one batch per record, each written as it is done
+        again = features.stored_embeddings(store, list(reversed(recs)))
+        assert len(calls) == 2, "stored embeddings are read back, not computed again"
+        assert np.array_equal(again, first[::-1])
+        changed = [Record(id="W1", title="Co-production of welfare", abstract="a longer study of it"), recs[1]]
+        store.update_record(changed[0])
+        out = features.stored_embeddings(store, changed)
+        assert calls[-1] == [features.document(changed[0])], "only the record whose text changed"
+        assert out[0, 0] == len(features.document(changed[0])) and np.array_equal(out[1], first[1])
+
+
+def test_a_session_with_an_embedding_weight_uses_the_stored_embeddings(tmp_path, monkeypatch):
+    from review.core.protocol import loads
+    from review.screening.session import ScreeningSession
+
+    calls: list = []
+    monkeypatch.setattr(features, "sentence_embeddings", _fake_embedder(calls))
+    protocol = loads('id = "t"\ntitle = "t"\n[screening]\nfeatures = { embedding_weight = 0.5 }\n')
+    with Store(tmp_path / "r.sqlite") as store:
+        store.add_records([Record(id=f"W{i}", title=f"record {i} about co-production") for i in range(5)])
+        s1 = ScreeningSession(store, protocol, reviewer="ana")
+        assert sum(len(c) for c in calls) == 5
+        ScreeningSession(store, protocol, reviewer="ben")
+        assert sum(len(c) for c in calls) == 5, "the second session reads them from the store"
+        assert [name for name, _, _ in s1.features.blocks_][-1] == "embedding"
