@@ -574,3 +574,16 @@ def test_lexicon_finds_inflected_terms_and_abbreviations_after_a_name():
     quoted = "According to them, “A P3 typically involves a private entity.”"
     assert not _in_proper_name(quoted, quoted.index("P3"))
 
+
+def test_content_features_are_shared_across_languages():
+    """'together', 'sammen', 'gemeinsam', 'tillsammans' after the term give the same context feature."""
+    from review.definitions.model import Candidate, features
+
+    def x(sentence, term):
+        s = sentence.index(term)
+        return {f for f in features(Candidate(sentence, ((s, s + len(term)),)))["x"] if f.startswith(("has", "near"))}
+
+    en = x("Co-production is when citizens and staff work together.", "Co-production")
+    no = x("Samproduksjon er når innbyggere og ansatte jobber sammen.", "Samproduksjon")
+    de = x("Koproduktion ist, wenn Bürger und Personal gemeinsam arbeiten.", "Koproduktion")
+    assert en == no == de == {"has:joint", "has:when", "near:when"}
