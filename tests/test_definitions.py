@@ -541,3 +541,49 @@ def test_a_sentence_imported_as_a_title_is_judged_like_one_in_an_abstract(tmp_pa
     assert D.reads_as_sentence(sentence)
     assert not D.reads_as_sentence("Co-production of welfare services in Danish municipalities")
     assert not D.reads_as_sentence("Co-production.")
+
+
+VARIANTS = Path(__file__).parent / "data" / "definitions" / "real_variants.tsv"
+
+
+def test_lexicon_finds_inflected_terms_and_abbreviations_after_a_name():
+    """Plural and definite forms the protocol does not list are found ("public-private-partnerships",
+    "partnerskapen"), and an abbreviation after a comma is not part of the name before it ("the International
+    Monetary Fund, PPPs refer to …"): real sentences of real_variants.tsv."""
+    from review.core.protocol import load
+    from review.definitions.extract import candidates, concept_spans
+    from review.definitions.patterns import _in_proper_name
+
+    lex = Lexicon.from_protocol(load(PROTOCOLS / "coproduction.toml"))
+    rows = list(D_labels.iter_labelled(VARIANTS))
+    assert [r["label"] for r in rows] == ["C", "C", "N"] and all(r["url"].startswith("http") for r in rows)
+    assert [d.term for _, d in candidates(rows[0]["sentence"], lex)] == ["public-private-partnerships"]
+    assert [(d.concept, d.term) for _, d in candidates(rows[1]["sentence"], lex)] == [("partnership", "PPPs")]
+    s = rows[2]["sentence"]
+    assert "partnerskapen" in [s[a:b] for _, a, b in concept_spans(s, lex)]
+    for word, concept in [("Koproduktionen", "coproduction"), ("samproduktionen", "coproduction"),
+                          ("samproduksjonen", "coproduction"), ("samskabelsen", "cocreation"),
+                          ("samskapingen", "cocreation"), ("partnerskapet", "partnership"),
+                          ("Partnerschaften", "partnership"), ("Co-Produktion", "coproduction")]:
+        assert [c for c, _, _ in lex.matches(fold(word))] == [concept], word
+    # abbreviations take no endings, other words are not endings: "OPSen", "partnershipping"
+    assert lex.matches(fold("OPSen")) == [] and lex.matches(fold("partnershipping")) == []
+    # a capitalised name still hides the concept; a quotation's first word does not
+    name = "We studied the Nurse-Family Partnership in Denver."
+    assert _in_proper_name(name, name.index("Partnership"))
+    quoted = "According to them, “A P3 typically involves a private entity.”"
+    assert not _in_proper_name(quoted, quoted.index("P3"))
+
+
+def test_content_features_are_shared_across_languages():
+    """'together', 'sammen', 'gemeinsam', 'tillsammans' after the term give the same context feature."""
+    from review.definitions.model import Candidate, features
+
+    def x(sentence, term):
+        s = sentence.index(term)
+        return {f for f in features(Candidate(sentence, ((s, s + len(term)),)))["x"] if f.startswith(("has", "near"))}
+
+    en = x("Co-production is when citizens and staff work together.", "Co-production")
+    no = x("Samproduksjon er når innbyggere og ansatte jobber sammen.", "Samproduksjon")
+    de = x("Koproduktion ist, wenn Bürger und Personal gemeinsam arbeiten.", "Koproduktion")
+    assert en == no == de == {"has:joint", "has:when", "near:when"}

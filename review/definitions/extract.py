@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from review.core.errors import DefinitionsError
 from review.core.protocol import Concept, Protocol
-from review.core.search_query import term_pattern
+from review.core.search_query import _term_regex
 from review.core.text import fold
 from review.definitions.language import detect_language, fold_map, light
 from review.definitions.model import Candidate, Model, explain
@@ -74,12 +74,12 @@ class Lexicon:
         """``(concept, start, end)`` spans in folded text; a span inside a longer one is dropped."""
         spans = []
         for key, terms in self.terms.items():
-            whole = term_pattern(terms)
+            whole = _lexicon_pattern(terms)
             tails = _compounds_in(terms, folded) if self.compounds else []
             if (whole is None or not whole.search(folded)) and not tails:
                 continue
             for term in terms:
-                p = term_pattern([term])
+                p = _lexicon_pattern((term,))
                 if p is not None:
                     spans.extend((key, m.start(), m.end()) for m in p.finditer(folded) if m.end() > m.start())
             spans.extend((key, m.start(), m.end()) for m in tails)
@@ -96,7 +96,33 @@ class Lexicon:
 
 @lru_cache(maxsize=64)
 def _all_terms(lexicon: Lexicon) -> re.Pattern | None:
-    return term_pattern(tuple(t for ts in lexicon.terms.values() for t in ts))
+    return _lexicon_pattern(tuple(t for ts in lexicon.terms.values() for t in ts))
+
+
+# Endings a concept term takes in the five languages without the protocol listing them: plural and definite forms
+# ("Koproduktionen", "samskabelsen", "samskapingen", "samproduktionen", "partnerskapet", "partnerskapene",
+# "Partnerschaften", "co-productions"). Only after a last word of at least INFLECT_MIN letters, never after an
+# abbreviation ("PPP", "OPS") or a term with its own ``*``.
+INFLECTIONS = ("s", "n", "en", "et", "er", "ne", "na", "ene", "erne", "erna", "ernes", "ens", "ets")
+INFLECT_MIN = 6
+_INFLECTED = "(?:" + "|".join(sorted(INFLECTIONS, key=len, reverse=True)) + r")?\b"
+
+
+@lru_cache(maxsize=4096)
+def _lexicon_pattern(terms: tuple[str, ...]) -> re.Pattern | None:
+    """Like :func:`~review.core.search_query.term_pattern` (folded text, whole words, ``*`` for any ending), and a
+    term also matches with one of the :data:`INFLECTIONS`."""
+    parts = []
+    for term in terms:
+        rx = _term_regex(term)
+        if not rx:
+            continue
+        words = fold(term).split()
+        if (not term.rstrip().endswith("*") and not term.strip().isupper() and words
+                and len(words[-1]) >= INFLECT_MIN and rx.endswith(r"\b")):
+            rx = rx[:-2] + _INFLECTED
+        parts.append(rx)
+    return re.compile("|".join(parts)) if parts else None
 
 
 COMPOUND_MIN = 8  # letters of a one-word term that may end a compound: "partnerskab" yes, "PPP", "OPS" no

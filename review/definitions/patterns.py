@@ -303,7 +303,13 @@ def _in_proper_name(sentence: str, start: int) -> bool:
         return False
     first = re.match(r"\W*([\w'’-]+)", sentence).group(1)
     prev = words[-1]
-    return prev[:1].isupper() and not (len(words) == 1 and prev == first) and not _HEADING.fullmatch(prev)
+    if not prev[:1].isupper() or (len(words) == 1 and prev == first) or _HEADING.fullmatch(prev):
+        return False
+    # a name runs on without punctuation: not "the International Monetary Fund, PPPs refer to …"; and a capital
+    # after an opening quote starts a quoted sentence ("“A P3 typically involves …")
+    between = sentence[sentence.rindex(prev, 0, start) + len(prev):start]
+    before = sentence[:sentence.rindex(prev, 0, start)].rstrip()
+    return not re.search(r"[,;:()\[\]]", between) and not before.endswith(("“", '"', "‘", "«", "„", ":"))
 
 
 _ARTICLES = {"a", "an", "the", "one", "en", "et", "ei", "ett", "den", "det", "ein", "eine", "einer", "der", "die",
