@@ -58,13 +58,72 @@ GRID: dict[str, tuple[dict, dict, dict]] = {
     "svm_emb1": ({**TEXT, "embedding_weight": 1.0}, {"classifier": "svm"}, {}),
     "svm_emb2": ({**TEXT, "embedding_weight": 2.0}, {"classifier": "svm"}, {}),
     "svm_emb0.25": ({**TEXT, "embedding_weight": 0.25}, {"classifier": "svm"}, {}),
+    "svm_emb0.1": ({**TEXT, "embedding_weight": 0.1}, {"classifier": "svm"}, {}),
+    "svm_emb0.15": ({**TEXT, "embedding_weight": 0.15}, {"classifier": "svm"}, {}),
     # with the metadata blocks (they are empty on title/abstract-only sets: same as text there)
     "svm_meta": ({"citation_weight": 0.5, "subject_weight": 0.2}, {"classifier": "svm"}, {}),
     "svm_meta_cite1": ({"citation_weight": 1.0, "subject_weight": 0.2}, {"classifier": "svm"}, {}),
     "svm_meta_subj0.5": ({"citation_weight": 0.5, "subject_weight": 0.5}, {"classifier": "svm"}, {}),
     "svm_meta_emb0.25": ({"citation_weight": 0.5, "subject_weight": 0.2, "embedding_weight": 0.25},
                          {"classifier": "svm"}, {}),
+    "svm_meta_emb0.15": ({"citation_weight": 0.5, "subject_weight": 0.2, "embedding_weight": 0.15},
+                         {"classifier": "svm"}, {}),
+    # session 2026-12-03: explanations of the text-only tie (``_extra``: experimental transforms, see extra_features)
+    "svm_every": ({"citation_weight": 0.5, "subject_weight": 0.2}, {"classifier": "svm"}, EVERY),
+    "svm_ratio4": (TEXT, {"classifier": "svm", "ratio": 4.0}, {}),
+    "svm_ratio20": (TEXT, {"classifier": "svm", "ratio": 20.0}, {}),
+    "svm_C0.05": (TEXT, {"classifier": "svm", "C": 0.05}, {}),
+    "svm_C0.25": (TEXT, {"classifier": "svm", "C": 0.25}, {}),
+    "svm_tri": ({**TEXT, "word_ngrams": [1, 3]}, {"classifier": "svm"}, {}),
+    "svm_uni": ({**TEXT, "word_ngrams": [1, 1]}, {"classifier": "svm"}, {}),
+    "svm_stop": ({**TEXT, "stop_words": "english"}, {"classifier": "svm"}, {}),
+    "svm_title0.5": ({**TEXT, "_extra": {"title": 0.5}}, {"classifier": "svm"}, {}),
+    "svm_title1": ({**TEXT, "_extra": {"title": 1.0}}, {"classifier": "svm"}, {}),
+    "svm_knn10_0.5": ({**TEXT, "_extra": {"knn": [10, 0.5]}}, {"classifier": "svm"}, {}),
+    "svm_knn10_1": ({**TEXT, "_extra": {"knn": [10, 1.0]}}, {"classifier": "svm"}, {}),
+    "svm_mixed10": (TEXT, {"classifier": "svm", "query": "mixed", "mix_every": 10}, {}),
+    "svm_mixed25": (TEXT, {"classifier": "svm", "query": "mixed", "mix_every": 25}, {}),
+    "svm_lsa100_0.25": ({**TEXT, "_extra": {"lsa": [100, 0.25]}}, {"classifier": "svm"}, {}),
+    "svm_lsa100_0.5": ({**TEXT, "_extra": {"lsa": [100, 0.5]}}, {"classifier": "svm"}, {}),
+    "svm_lsa200_0.5": ({**TEXT, "_extra": {"lsa": [200, 0.5]}}, {"classifier": "svm"}, {}),
+    "svm_lsa100_1": ({**TEXT, "_extra": {"lsa": [100, 1.0]}}, {"classifier": "svm"}, {}),
+    "svm_knn5_0.3": ({**TEXT, "_extra": {"knn": [5, 0.3]}}, {"classifier": "svm"}, {}),
 }
+
+
+def extra_features(X, records, extra: dict):
+    """Experimental feature transforms (not in the library unless they win out of fold).
+
+    ``lsa`` (k, w): append the k-dimensional LSA (truncated SVD) of X, each row L2-normalised, times w.
+    ``title``: append a TF-IDF block of the title alone with this weight. ``knn`` (k, beta): add to each
+    row beta x the mean of its k nearest neighbours (cosine on X), then re-normalise: short texts borrow
+    the vocabulary of similar records.
+    """
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    if "title" in extra:
+        T = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", dtype=np.float32)
+        T = T.fit_transform([r.title or "" for r in records]) * extra["title"]
+        X = sp.hstack([X, T], format="csr")
+    if "lsa" in extra:  # latent semantic analysis of the pool's own word block, as a dense block
+        from sklearn.decomposition import TruncatedSVD
+
+        k, w = extra["lsa"]
+        k = min(k, X.shape[1] - 1, X.shape[0] - 1)
+        Z = TruncatedSVD(n_components=k, random_state=0).fit_transform(X)
+        X = sp.hstack([X, sp.csr_matrix(normalize(Z).astype(np.float32) * w)], format="csr")
+    if "knn" in extra:
+        k, beta = extra["knn"]
+        Xn = normalize(X)
+        S = (Xn @ Xn.T).toarray()
+        np.fill_diagonal(S, 0)
+        idx = np.argpartition(-S, k, axis=1)[:, :k]
+        rows = np.repeat(np.arange(X.shape[0]), k)
+        W = sp.csr_matrix((np.full(rows.size, 1.0 / k, dtype=np.float32), (rows, idx.ravel())), shape=S.shape)
+        X = normalize(Xn + beta * (W @ Xn)).astype(np.float32)
+    return sp.csr_matrix(X)
 
 
 def path_of(name: str) -> Path:
@@ -115,12 +174,16 @@ def run_one(cfg_name: str, name: str, seed: int, features_cache: dict) -> dict:
     if out.exists():
         return json.loads(out.read_text())
     fkw, rkw, skw = cfg
+    fkw = dict(fkw)
+    extra = fkw.pop("_extra", None)
     ds = dataset(name)
-    fk = (name, json.dumps(fkw, sort_keys=True))
+    fk = (name, json.dumps([fkw, extra], sort_keys=True))
     if fk not in features_cache:
         features_cache.clear()
         features_cache[fk] = TextFeatures(**fkw).fit_transform(ds.records, ds.raws, embeddings(name)
                                                                if fkw.get("embedding_weight") else None)
+        if extra:
+            features_cache[fk] = extra_features(features_cache[fk], ds.records, extra)
     X = features_cache[fk]
     priors = draw_priors(ds.labels, 1, 1, seed)
     t0 = time.perf_counter()
