@@ -15,7 +15,7 @@ bib-dedupe missed) and FP-list pairs we merge (false merges).
 
 The rows were pre-processed by bib-dedupe: titles lower-case with stop words dropped, ``author``
 surnames only, ``author_full`` "Surname I.Surname I." run together (FN lists) or "surname, i and
-..." (FP lists), ``container_title`` abbreviated, DOIs with their dots removed. Both records of a
+..." (FP lists), ``container_title`` abbreviated, DOIs with their dots removed (the "10." put back). Both records of a
 pair have had the same treatment. Used: ``author_full`` (split back into names at ".<Capital>")
 as authors, title, year, volume, number, pages, doi, container_title as journal, abstract, isbn.
 
@@ -75,9 +75,16 @@ def read_list(path: Path) -> list[tuple[str, dict, dict]]:
     return out
 
 
+def doi(row: dict) -> str:
+    """bib-dedupe dropped the DOI's dots ("101161/01res..."): put back the one of the "10." prefix (the
+    rest stays as bib-dedupe left it, the same for both records of a pair)."""
+    d = (row.get("doi") or "").strip()
+    return re.sub(r"^10(?=\d{4,9}/)", "10.", d)
+
+
 def to_csv_row(row: dict, key: str) -> list[str]:
     return [key, row.get("title", ""), authors(row), row.get("year", ""), row.get("volume", ""),
-            row.get("number", ""), row.get("pages", ""), row.get("doi", ""), row.get("container_title", ""),
+            row.get("number", ""), row.get("pages", ""), doi(row), row.get("container_title", ""),
             row.get("abstract", ""), row.get("isbn", "")]
 
 
