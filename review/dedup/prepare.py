@@ -185,7 +185,10 @@ def _author_parts(name: str) -> tuple[str, tuple[str, ...]]:
     else:
         raw = name.split()
         words = _fold(name).split()
-        last = _fold(" ".join(raw[:-1])) if len(raw) > 1 and _INITIALS.match(raw[-1]) else (words[-1] if words else "")
+        n = len(raw)
+        while n > 1 and _INITIALS.match(raw[n - 1]):  # "Diaz R. J." (Embase), "Smith J A": every initial
+            n -= 1
+        last = _fold(" ".join(raw[:n])) if n < len(raw) else (words[-1] if words else "")
     return last.replace(" ", ""), tuple(w for w in words if len(w) > 1)
 
 
