@@ -31,3 +31,15 @@ def test_embase_names_with_spaced_initials(pairs):
     assert a.surnames[:3] == ("diaz", "zobel", "cho")
     bibtex = "Diaz, R.J.; Zobel, C.; Cho, H.C.; Batthish, M.; Hinek, A.; Backx, P.H.; Wilson, G.J."
     assert a.surnames == prepare(Record(id="x", title="t", authors=[Author(n) for n in bibtex.split("; ")])).surnames
+
+
+def test_isotope_labels_in_brackets_are_title_words(pairs):
+    """neuroimaging id_0001510 "[11c]ns2456" / id_0001989 "c 11 ns2456" (WoS writes "C-11"): a label, not a
+    translation in brackets; markup written as text ("[&lt;sup&gt;11&lt;/sup&gt;C]") is markup."""
+    a, b = pairs["id_0001510;id_0001989"]
+    pa, pb = prepare(a), prepare(b)
+    assert "ns2456" in pa.title and pa.title_nums == pb.title_nums == {"112456"}
+    assert merged(a, b)
+    t = prepare(Record(id="x", title="Kinetic analysis and quantification of [&lt;sup&gt;11&lt;/sup&gt;C]Martinostat"))
+    assert t.title == prepare(Record(id="y", title="Kinetic analysis and quantification of [11C]Martinostat")).title
+    assert t.title.endswith("11cmartinostat")
