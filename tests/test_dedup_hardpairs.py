@@ -1,11 +1,13 @@
 """Rules found on the pairs bib-dedupe gets wrong (its FN/FP lists, cut in tests/data/dedup/hardpairs/)."""
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from review.core.records import Author, Record
+from review.dedup.compare import compare
 from review.dedup.group import find_duplicates
-from review.dedup.prepare import prepare
+from review.dedup.prepare import DUPLICATE, prepare
 from review.sources.importers import read_file
 
 PAIRS = Path(__file__).parent / "data" / "dedup" / "hardpairs" / "pairs.csv"
@@ -19,6 +21,10 @@ def pairs():
     for (_set, _kind, case), r in zip(rows, res.records):
         out.setdefault(case, []).append(r)
     return out
+
+
+def outcome(a, b) -> str:
+    return compare(prepare(a), prepare(b)).outcome
 
 
 def merged(a, b) -> bool:
@@ -43,3 +49,28 @@ def test_isotope_labels_in_brackets_are_title_words(pairs):
     t = prepare(Record(id="x", title="Kinetic analysis and quantification of [&lt;sup&gt;11&lt;/sup&gt;C]Martinostat"))
     assert t.title == prepare(Record(id="y", title="Kinetic analysis and quantification of [11C]Martinostat")).title
     assert t.title.endswith("11cmartinostat")
+
+
+def test_same_journal_volume_issue_and_page_range_outweigh_a_doi_alias(pairs):
+    """cardiac id_0002563 / id_0008451: Basic Res Cardiol 92(6):368-377 as 10.1007/BF00796210 and as
+    10.1007/s003950050046 (Springer's two DOIs); neuroimaging id_0001525 / id_0003422: a SICI DOI cut at its
+    "&lt;". Not in strict mode (link_related off), and not in another issue or page range."""
+    for case in ("id_0002563;id_0008451", "id_0001525;id_0003422"):
+        a, b = pairs[case]
+        c = compare(prepare(a), prepare(b))
+        assert c.outcome == DUPLICATE and "different doi" in c.evidence_against, c.reasons
+        assert compare(prepare(a), prepare(b), link_related=False).outcome != DUPLICATE
+    a, b = pairs["id_0002563;id_0008451"]
+    assert outcome(a, replace(b, pages="378-387")) != DUPLICATE
+    assert outcome(a, replace(b, issue="5")) != DUPLICATE
+
+
+def test_a_shared_doi_and_page_range_outweigh_a_number_lost_from_the_title(pairs):
+    """cardiac id_0001050 / id_0007203: "(Kir2.1 and Kir2.2)" vs "(Kir2.2)", same DOI, Circ Res 95(3):325-332.
+    Without the shared identifier a number is a part or a series: id_0003264 / id_0008827 ("i.v." read as
+    "1 v" and "4", no DOI on one side) stays for a human."""
+    a, b = pairs["id_0001050;id_0007203"]
+    c = compare(prepare(a), prepare(b))
+    assert c.outcome == DUPLICATE and "different numbers in titles" in c.evidence_against
+    assert outcome(replace(a, doi=None), b) != DUPLICATE
+    assert outcome(*pairs["id_0003264;id_0008827"]) != DUPLICATE

@@ -293,6 +293,16 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
                 and a.notice == b.notice and authors_ok:
             pro.append("same journal, volume and pages: a wrong year")
             return outcome(DUPLICATE)
+        # The same journal, volume, issue, page range, year and authors: one article, whose DOI is an alias
+        # (Springer's 10.1007/BF… and 10.1007/s…, a SICI cut short), or, with a shared DOI or PMID, whose
+        # title lost a number ("(Kir2.1 and Kir2.2)" vs "(Kir2.2)"). Not with link_related off (strict mode).
+        if len(con) == 1 and ((con[0] == "different doi" and link_related)
+                              or (con[0] == "different numbers in titles" and strong_id)) \
+                and t is not None and t >= 95 and fingerprint and not soft and authors_ok \
+                and a.issue == b.issue != "" and a.last_page == b.last_page and a.first_page != a.last_page \
+                and a.notice == b.notice and not (a.front_matter or b.front_matter):
+            pro.append("same journal, volume, issue and page range")
+            return outcome(DUPLICATE)
         if len(con) == 1 and con[0].startswith("titles differ") and fingerprint and _same_author_list(a, b) \
                 and a.last_page == b.last_page and a.first_page != a.last_page and (strong_id or "same issue" in pro):
             return outcome(DUPLICATE)  # a translated title: same article in every other respect
