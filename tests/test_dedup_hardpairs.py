@@ -74,3 +74,13 @@ def test_a_shared_doi_and_page_range_outweigh_a_number_lost_from_the_title(pairs
     assert c.outcome == DUPLICATE and "different numbers in titles" in c.evidence_against
     assert outcome(replace(a, doi=None), b) != DUPLICATE
     assert outcome(*pairs["id_0003264;id_0008827"]) != DUPLICATE
+
+
+def test_a_proceedings_paper_a_year_apart_with_the_same_page_range(pairs):
+    """neuroimaging id_0001684 / id_0000209: an IEEE BIBM paper, 2016 (WoS) and 2017 (Scopus), pages 1307-1313,
+    no venue on either side. Other pages, or a short title, stay for a human."""
+    a, b = pairs["id_0001684;id_0000209"]
+    assert {a.year, b.year} == {2016, 2017} and not a.venue and not b.venue
+    assert merged(a, b)
+    assert outcome(a, replace(b, pages="1314-1320")) != DUPLICATE
+    assert outcome(replace(a, title="network fusion"), replace(b, title="network fusion")) != DUPLICATE
