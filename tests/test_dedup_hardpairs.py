@@ -84,3 +84,13 @@ def test_a_proceedings_paper_a_year_apart_with_the_same_page_range(pairs):
     assert merged(a, b)
     assert outcome(a, replace(b, pages="1314-1320")) != DUPLICATE
     assert outcome(replace(a, title="network fusion"), replace(b, title="network fusion")) != DUPLICATE
+
+
+def test_a_shared_doi_title_and_page_range_outweigh_a_volume_slip(pairs):
+    """cardiac id_0001365 / id_0005154: J Cardiovasc Pharmacol 60(3):276-282 and an Embase record of it with
+    volume 26 (its FASEB J meeting abstract's), same DOI. Without the DOI, or with other pages, not merged."""
+    a, b = pairs["id_0001365;id_0005154"]
+    assert a.doi == b.doi and a.volume != b.volume
+    assert merged(a, b)
+    assert outcome(a, replace(b, doi=None)) != DUPLICATE
+    assert outcome(a, replace(b, pages="283-290")) != DUPLICATE

@@ -303,6 +303,14 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
                 and a.notice == b.notice and not (a.front_matter or b.front_matter):
             pro.append("same journal, volume, issue and page range")
             return outcome(DUPLICATE)
+        if strong_id and len(con) == 1 and con[0] in ("different volume", "different issue") and t is not None \
+                and t >= 97 and dy == 0 and authors_ok and not soft and pages == "agree" \
+                and a.last_page == b.last_page and a.first_page != a.last_page and a.notice == b.notice \
+                and not (a.front_matter or b.front_matter):
+            # A shared DOI or PMID, title, authors, year and page range: a volume or issue number is a slip (a
+            # meeting abstract's record given the article's DOI and pages, "26" for "60")
+            pro.append("same identifier, title, authors, year and page range")
+            return outcome(DUPLICATE)
         if len(con) == 1 and con[0].startswith("titles differ") and fingerprint and _same_author_list(a, b) \
                 and a.last_page == b.last_page and a.first_page != a.last_page and (strong_id or "same issue" in pro):
             return outcome(DUPLICATE)  # a translated title: same article in every other respect
