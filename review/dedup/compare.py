@@ -293,6 +293,24 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
                 and a.notice == b.notice and authors_ok:
             pro.append("same journal, volume and pages: a wrong year")
             return outcome(DUPLICATE)
+        # The same journal, volume, issue, page range, year and authors: one article, whose DOI is an alias
+        # (Springer's 10.1007/BF… and 10.1007/s…, a SICI cut short), or, with a shared DOI or PMID, whose
+        # title lost a number ("(Kir2.1 and Kir2.2)" vs "(Kir2.2)"). Not with link_related off (strict mode).
+        if len(con) == 1 and ((con[0] == "different doi" and link_related)
+                              or (con[0] == "different numbers in titles" and strong_id)) \
+                and t is not None and t >= 95 and fingerprint and not soft and authors_ok \
+                and a.issue == b.issue != "" and a.last_page == b.last_page and a.first_page != a.last_page \
+                and a.notice == b.notice and not (a.front_matter or b.front_matter):
+            pro.append("same journal, volume, issue and page range")
+            return outcome(DUPLICATE)
+        if strong_id and len(con) == 1 and con[0] in ("different volume", "different issue") and t is not None \
+                and t >= 97 and dy == 0 and authors_ok and not soft and pages == "agree" \
+                and a.last_page == b.last_page and a.first_page != a.last_page and a.notice == b.notice \
+                and not (a.front_matter or b.front_matter):
+            # A shared DOI or PMID, title, authors, year and page range: a volume or issue number is a slip (a
+            # meeting abstract's record given the article's DOI and pages, "26" for "60")
+            pro.append("same identifier, title, authors, year and page range")
+            return outcome(DUPLICATE)
         if len(con) == 1 and con[0].startswith("titles differ") and fingerprint and _same_author_list(a, b) \
                 and a.last_page == b.last_page and a.first_page != a.last_page and (strong_id or "same issue" in pro):
             return outcome(DUPLICATE)  # a translated title: same article in every other respect
@@ -345,8 +363,13 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         elif authors_ok:  # a year apart: online-first vs print, or a proceedings' year
             # (a title of a few words, "Gateways to clinical trials", may be a column in every issue: a year
             # apart it needs the same volume and pages)
+            # (a proceedings paper dated by its meeting in one database and by its volume in another: the
+            # same long title, authors and page range a year apart, the venue missing on a side)
             ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5
-                                                                                    or same_place))
+                                                                                    or same_place)) \
+                or (dy == 1 and venue is None and _content_words(a.title) >= 5 and pages == "agree"
+                    and a.last_page == b.last_page and a.first_page != a.last_page
+                    and not _article_number(a.first_page))
         else:  # authors partly agree (a misspelt or missing name)
             ok = dy == 0 and details >= 2
         return outcome(DUPLICATE if ok else MAYBE)

@@ -15,6 +15,10 @@ _MAX_BLOCK = 5000        # larger blocks (a very common key) are split by title 
 
 # -- preparing records ------------------------------------------------------------------------
 _TAGS = re.compile(r"<[^>]{1,20}>")
+# An isotope label in brackets, "[11C]", "[(18)F]", "[ 11 C]", "[99mTc]", "[C-11]": part of the title's words
+# ("[11C]raclopride" = "11C-raclopride"), not a translation in brackets
+_ISOTOPE = re.compile(r"\[\s*(?:\(\s*)?\d{1,3}m?(?:\s*\))?\s*-?\s*[a-z]{1,2}\s*\]|"
+                      r"\[\s*[a-z]{1,2}\s*-\s*\d{1,3}\s*\]", re.I)
 # Notes that databases add to a title about the article itself, not part of its title: "[corrected]",
 # "[Article in German]", "[see comments]", "[Review]", "[Erratum appears in …]" (also cut short, unclosed),
 # "(52 refs)" (CINAHL), "Erratum in: …" / "Comment in: …" / "Update of: …" after the title (MEDLINE).
@@ -87,11 +91,14 @@ def _fold(text: str) -> str:
 
 def _clean_title(t: str) -> str:
     """A title without markup and database notes (see ``_NOTE_BRACKET``, ``_NOTE_PAREN``, ``_NOTE_TAIL``)."""
+    if "&lt;" in t:  # markup written as text: "[&lt;sup&gt;11&lt;/sup&gt;C]"
+        t = t.replace("&lt;", "<").replace("&gt;", ">")
     if "<" in t:
         t = _TAGS.sub(" ", t)
     if "&" in t:
         t = html.unescape(t).replace("&", " and ")  # "A &amp; B", "A & B" = "A and B"
     if "[" in t:
+        t = _ISOTOPE.sub(lambda m: " " + "".join(re.findall(r"\d+m?|[a-z]+", m.group(0), re.I)), t)
         t = _NOTE_BRACKET.sub(" ", t)
         rest = _NOTE_WORD.sub(" ", t)
         if len(_BRACKETED.sub(" ", rest).strip(" .;:")) >= 10 or len(rest.strip(" .;:[]")) >= 10:
@@ -185,7 +192,10 @@ def _author_parts(name: str) -> tuple[str, tuple[str, ...]]:
     else:
         raw = name.split()
         words = _fold(name).split()
-        last = _fold(" ".join(raw[:-1])) if len(raw) > 1 and _INITIALS.match(raw[-1]) else (words[-1] if words else "")
+        n = len(raw)
+        while n > 1 and _INITIALS.match(raw[n - 1]):  # "Diaz R. J." (Embase), "Smith J A": every initial
+            n -= 1
+        last = _fold(" ".join(raw[:n])) if n < len(raw) else (words[-1] if words else "")
     return last.replace(" ", ""), tuple(w for w in words if len(w) > 1)
 
 

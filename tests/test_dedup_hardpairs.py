@@ -1,0 +1,96 @@
+"""Rules found on the pairs bib-dedupe gets wrong (its FN/FP lists, cut in tests/data/dedup/hardpairs/)."""
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from review.core.records import Author, Record
+from review.dedup.compare import compare
+from review.dedup.group import find_duplicates
+from review.dedup.prepare import DUPLICATE, prepare
+from review.sources.importers import read_file
+
+PAIRS = Path(__file__).parent / "data" / "dedup" / "hardpairs" / "pairs.csv"
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    res = read_file(PAIRS)
+    rows = [line.split(",")[:3] for line in PAIRS.read_text(encoding="utf-8").splitlines()[1:]]
+    out: dict[str, list] = {}
+    for (_set, _kind, case), r in zip(rows, res.records):
+        out.setdefault(case, []).append(r)
+    return out
+
+
+def outcome(a, b) -> str:
+    return compare(prepare(a), prepare(b)).outcome
+
+
+def merged(a, b) -> bool:
+    return [sorted(g) for g in find_duplicates([a, b]).groups] == [[0, 1]]
+
+
+def test_embase_names_with_spaced_initials(pairs):
+    """cardiac id_0001050: "Diaz R. J.; Zobel C.; Cho H. C." — every initial is cut off the surname."""
+    a = prepare(pairs["id_0001050;id_0007203"][0])
+    assert a.surnames[:3] == ("diaz", "zobel", "cho")
+    bibtex = "Diaz, R.J.; Zobel, C.; Cho, H.C.; Batthish, M.; Hinek, A.; Backx, P.H.; Wilson, G.J."
+    assert a.surnames == prepare(Record(id="x", title="t", authors=[Author(n) for n in bibtex.split("; ")])).surnames
+
+
+def test_isotope_labels_in_brackets_are_title_words(pairs):
+    """neuroimaging id_0001510 "[11c]ns2456" / id_0001989 "c 11 ns2456" (WoS writes "C-11"): a label, not a
+    translation in brackets; markup written as text ("[&lt;sup&gt;11&lt;/sup&gt;C]") is markup."""
+    a, b = pairs["id_0001510;id_0001989"]
+    pa, pb = prepare(a), prepare(b)
+    assert "ns2456" in pa.title and pa.title_nums == pb.title_nums == {"112456"}
+    assert merged(a, b)
+    t = prepare(Record(id="x", title="Kinetic analysis and quantification of [&lt;sup&gt;11&lt;/sup&gt;C]Martinostat"))
+    assert t.title == prepare(Record(id="y", title="Kinetic analysis and quantification of [11C]Martinostat")).title
+    assert t.title.endswith("11cmartinostat")
+
+
+def test_same_journal_volume_issue_and_page_range_outweigh_a_doi_alias(pairs):
+    """cardiac id_0002563 / id_0008451: Basic Res Cardiol 92(6):368-377 as 10.1007/BF00796210 and as
+    10.1007/s003950050046 (Springer's two DOIs); neuroimaging id_0001525 / id_0003422: a SICI DOI cut at its
+    "&lt;". Not in strict mode (link_related off), and not in another issue or page range."""
+    for case in ("id_0002563;id_0008451", "id_0001525;id_0003422"):
+        a, b = pairs[case]
+        c = compare(prepare(a), prepare(b))
+        assert c.outcome == DUPLICATE and "different doi" in c.evidence_against, c.reasons
+        assert compare(prepare(a), prepare(b), link_related=False).outcome != DUPLICATE
+    a, b = pairs["id_0002563;id_0008451"]
+    assert outcome(a, replace(b, pages="378-387")) != DUPLICATE
+    assert outcome(a, replace(b, issue="5")) != DUPLICATE
+
+
+def test_a_shared_doi_and_page_range_outweigh_a_number_lost_from_the_title(pairs):
+    """cardiac id_0001050 / id_0007203: "(Kir2.1 and Kir2.2)" vs "(Kir2.2)", same DOI, Circ Res 95(3):325-332.
+    Without the shared identifier a number is a part or a series: id_0003264 / id_0008827 ("i.v." read as
+    "1 v" and "4", no DOI on one side) stays for a human."""
+    a, b = pairs["id_0001050;id_0007203"]
+    c = compare(prepare(a), prepare(b))
+    assert c.outcome == DUPLICATE and "different numbers in titles" in c.evidence_against
+    assert outcome(replace(a, doi=None), b) != DUPLICATE
+    assert outcome(*pairs["id_0003264;id_0008827"]) != DUPLICATE
+
+
+def test_a_proceedings_paper_a_year_apart_with_the_same_page_range(pairs):
+    """neuroimaging id_0001684 / id_0000209: an IEEE BIBM paper, 2016 (WoS) and 2017 (Scopus), pages 1307-1313,
+    no venue on either side. Other pages, or a short title, stay for a human."""
+    a, b = pairs["id_0001684;id_0000209"]
+    assert {a.year, b.year} == {2016, 2017} and not a.venue and not b.venue
+    assert merged(a, b)
+    assert outcome(a, replace(b, pages="1314-1320")) != DUPLICATE
+    assert outcome(replace(a, title="network fusion"), replace(b, title="network fusion")) != DUPLICATE
+
+
+def test_a_shared_doi_title_and_page_range_outweigh_a_volume_slip(pairs):
+    """cardiac id_0001365 / id_0005154: J Cardiovasc Pharmacol 60(3):276-282 and an Embase record of it with
+    volume 26 (its FASEB J meeting abstract's), same DOI. Without the DOI, or with other pages, not merged."""
+    a, b = pairs["id_0001365;id_0005154"]
+    assert a.doi == b.doi and a.volume != b.volume
+    assert merged(a, b)
+    assert outcome(a, replace(b, doi=None)) != DUPLICATE
+    assert outcome(a, replace(b, pages="283-290")) != DUPLICATE
