@@ -502,7 +502,7 @@ def test_stage_judges_compound_definitions(tmp_path):
     store.add_records([Record(id=f"C{i}", abstract=r["sentence"], sources=[Source("test", "c")])
                        for i, r in enumerate(rows)])
     protocol = load(PROTOCOLS / "coproduction.toml")
-    assert D.threshold(protocol) == 0.6
+    assert D.threshold(protocol) == 0.65
     got = {(d.record_id, d.concept) for d in D.extract(store, protocol, progress=False)}
     store.close()
     assert got == {("C0", "partnership"), ("C1", "partnership")}

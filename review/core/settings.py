@@ -109,7 +109,7 @@ class DefinitionsSettings:
     seed: int = setting(0, int, min=0)
     mask_concepts: bool = setting(True, bool)
     dimensions: dict = setting({}, "terms")
-    threshold: float = setting(0.6, float, min=0.0, max=1.0,
+    threshold: float = setting(0.65, float, min=0.0, max=1.0,
                                doc="the definition model's probability from which a sentence is taken as a definition")
 
 
