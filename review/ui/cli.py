@@ -210,7 +210,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 #: ``review simulate --embeddings``: weight of the sentence-embedding block, chosen leave-one-dataset-out
-EMBEDDING_WEIGHT = 0.25
+EMBEDDING_WEIGHT = 0.15
 
 
 def parse_seeds(text: str) -> list[int]:
