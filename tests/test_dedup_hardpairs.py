@@ -94,3 +94,39 @@ def test_a_shared_doi_title_and_page_range_outweigh_a_volume_slip(pairs):
     assert merged(a, b)
     assert outcome(a, replace(b, doi=None)) != DUPLICATE
     assert outcome(a, replace(b, pages="283-290")) != DUPLICATE
+
+
+def test_pages_from_1_a_year_apart_are_not_one_proceedings_paper():
+    """Yearly editions of a report and per-paper numbered items ("1-6") all start at page 1: a year apart with
+    the same title and authors they stay for a human, in strict mode too."""
+    title = "Annual report of the Danish national registry of cardiac arrest in adults"
+    a = Record(id="a", title=title, authors=[Author("Jensen, Per")], year=2019, pages="1-40")
+    b = replace(a, id="b", year=2020)
+    assert not merged(a, b)
+    t = "Deep learning for arrhythmia detection from wearable single-lead electrocardiogram signals"
+    names = [Author("Smith, John"), Author("Lee, Kim"), Author("Park, Su")]
+    c = Record(id="c", title=t, authors=names, year=2019, pages="1-6")
+    d = replace(c, id="d", year=2020, venue="2020 IEEE International Conference on Communications")
+    assert not merged(c, d)
+    assert compare(prepare(c), prepare(d), link_related=False).outcome != DUPLICATE
+
+
+def test_less_than_and_greater_than_written_as_entities_are_title_text():
+    """"&lt;5 years" is not markup: the numbers stay and tell the two studies apart."""
+    a = Record(id="a", title="Outcomes in children &lt;5 years and adults &gt;65 years with sepsis in Kenyan "
+               "hospitals", authors=[Author("Otieno, Grace"), Author("Mwangi, Paul")], year=2018)
+    b = replace(a, id="b", title=a.title.replace("&lt;5", "&lt;2"))
+    assert prepare(a).title != prepare(b).title
+    assert not merged(a, b)
+    tagged = replace(a, title="Striatal [&lt;sup&gt;11&lt;/sup&gt;C]raclopride binding in schizophrenia")
+    assert "sup" not in prepare(tagged).title.split()
+
+
+def test_the_pairs_bib_dedupe_wrongly_merged_stay_apart(pairs):
+    """The FP rows of the fixture: different works (bib-dedupe merged them)."""
+    rows = [line.split(",")[:3] for line in PAIRS.read_text(encoding="utf-8").splitlines()[1:]]
+    fp = sorted({case for _set, kind, case in rows if kind == "FP"})
+    assert fp, "the fixture holds FP pairs"
+    for case in fp:
+        a, b = pairs[case]
+        assert not merged(a, b), case

@@ -364,12 +364,13 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # (a title of a few words, "Gateways to clinical trials", may be a column in every issue: a year
             # apart it needs the same volume and pages)
             # (a proceedings paper dated by its meeting in one database and by its volume in another: the
-            # same long title, authors and page range a year apart, the venue missing on a side)
+            # same long title, authors and page range a year apart, the venue missing on a side; not pages
+            # from 1, which every report, yearly edition and per-paper numbered item has)
             ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5
                                                                                     or same_place)) \
-                or (dy == 1 and venue is None and _content_words(a.title) >= 5 and pages == "agree"
-                    and a.last_page == b.last_page and a.first_page != a.last_page
-                    and not _article_number(a.first_page))
+                or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5
+                    and pages == "agree" and a.last_page == b.last_page and a.first_page != a.last_page
+                    and a.first_page != "1" and not _article_number(a.first_page))
         else:  # authors partly agree (a misspelt or missing name)
             ok = dy == 0 and details >= 2
         return outcome(DUPLICATE if ok else MAYBE)

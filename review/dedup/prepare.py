@@ -14,7 +14,8 @@ _MAX_ID_BLOCK = 50       # a DOI shared by more records than this is a junk DOI:
 _MAX_BLOCK = 5000        # larger blocks (a very common key) are split by title order
 
 # -- preparing records ------------------------------------------------------------------------
-_TAGS = re.compile(r"<[^>]{1,20}>")
+_TAGS = re.compile(r"</?[a-z][a-z0-9]*\b[^<>]{0,20}>", re.I)  # tags only: "children <5 and >65 years" is text
+_ESCAPED_TAG = re.compile(r"&lt;(/?[a-z][a-z0-9]*\b[^&<>]{0,20})&gt;", re.I)
 # An isotope label in brackets, "[11C]", "[(18)F]", "[ 11 C]", "[99mTc]", "[C-11]": part of the title's words
 # ("[11C]raclopride" = "11C-raclopride"), not a translation in brackets
 _ISOTOPE = re.compile(r"\[\s*(?:\(\s*)?\d{1,3}m?(?:\s*\))?\s*-?\s*[a-z]{1,2}\s*\]|"
@@ -91,8 +92,8 @@ def _fold(text: str) -> str:
 
 def _clean_title(t: str) -> str:
     """A title without markup and database notes (see ``_NOTE_BRACKET``, ``_NOTE_PAREN``, ``_NOTE_TAIL``)."""
-    if "&lt;" in t:  # markup written as text: "[&lt;sup&gt;11&lt;/sup&gt;C]"
-        t = t.replace("&lt;", "<").replace("&gt;", ">")
+    if "&lt;" in t:  # markup written as text: "[&lt;sup&gt;11&lt;/sup&gt;C]" (not "&lt;5 years")
+        t = _ESCAPED_TAG.sub(r"<\1>", t)
     if "<" in t:
         t = _TAGS.sub(" ", t)
     if "&" in t:
