@@ -207,3 +207,20 @@ def test_format_clusters_prints_terms_mix_and_example():
     text = C_writers_definitions.format_clusters(r, {"coproduction": "Co-production"})
     assert text.count("defs |") == 3 and "Co-production" in text and "e.g.:" in text
     assert C_cluster.Clustering.from_dict(json.loads(json.dumps(r.to_dict()))).to_dict() == r.to_dict()
+
+
+def test_indicators_mask_inflected_concept_terms_like_the_extractor_finds_them():
+    """The extractor finds "co-productions" and "samskabelsen"; the indicator words must not read the concept
+    term itself as a sign ("production*" as the delivery phase)."""
+    from pathlib import Path
+
+    from review.core.protocol import load
+    from review.core.text import fold
+
+    lex = Lexicon.from_protocol(load(Path(__file__).parents[1] / "protocols" / "coproduction.toml"))
+    dims = {"phase": {"delivery": ["production*"]}}
+    for s in ("Co-production is when citizens and staff meet.", "Co-productions are when citizens and staff meet."):
+        assert lex.pattern("coproduction").search(fold(s)), s
+        assert C.indicator_hits(s, dims, lex) == {}, s
+    assert C.indicator_hits("Citizens take part in the production of care.", dims, lex) == \
+        {"phase:delivery": ["production*"]}

@@ -573,6 +573,9 @@ def test_lexicon_finds_inflected_terms_and_abbreviations_after_a_name():
     assert _in_proper_name(name, name.index("Partnership"))
     quoted = "According to them, “A P3 typically involves a private entity.”"
     assert not _in_proper_name(quoted, quoted.index("P3"))
+    for name in ("We evaluated the “Nurse-Family Partnership” programme in Denver.",  # a name in quotes
+                 "Methods: Nurse-Family Partnership nurses visited 300 mothers."):  # a name after a colon
+        assert _in_proper_name(name, name.index("Partnership")), name
 
 
 def test_content_features_are_shared_across_languages():
@@ -587,3 +590,11 @@ def test_content_features_are_shared_across_languages():
     no = x("Samproduksjon er når innbyggere og ansatte jobber sammen.", "Samproduksjon")
     de = x("Koproduktion ist, wenn Bürger und Personal gemeinsam arbeiten.", "Koproduktion")
     assert en == no == de == {"has:joint", "has:when", "near:when"}
+
+
+def test_one_default_threshold_for_the_setting_the_stage_and_training():
+    from review.core.settings import DefinitionsSettings
+    from review.definitions.extract import DEFAULT_THRESHOLD
+    from review.definitions.training import THRESHOLD
+
+    assert DefinitionsSettings().threshold == DEFAULT_THRESHOLD == THRESHOLD

@@ -112,7 +112,7 @@ def indicator_hits(sentence: str, dims: dict[str, dict[str, list[str]]],
 
 
 def _concept_pattern(lexicon: Lexicon):
-    return term_pattern([t for ts in lexicon.terms.values() for t in ts])
+    return lexicon.pattern()
 
 
 def compare(definitions: list[Definition], dims: dict[str, dict[str, list[str]]] | None = None,

@@ -6,7 +6,6 @@ from typing import Any
 
 import networkx as nx
 
-from review.core.search_query import term_pattern
 from review.core.store import Store
 from review.core.text import fold
 from review.definitions.cluster import Clustering
@@ -49,7 +48,7 @@ def build_map(definitions: list[Definition], clustering: Clustering | None, tabl
                 if ident[i] in ids:
                     edges[(f"cluster:{c}", node)].append(ident[i])
     if lexicon is not None:  # a definition of one concept that names another
-        patterns = {k: term_pattern(list(ts)) for k, ts in lexicon.terms.items()}
+        patterns = {k: lexicon.pattern(k) for k in lexicon.terms}
         for i, d in enumerate(definitions):
             text = fold(d.sentence)
             for other, p in patterns.items():

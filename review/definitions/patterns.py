@@ -305,11 +305,13 @@ def _in_proper_name(sentence: str, start: int) -> bool:
     prev = words[-1]
     if not prev[:1].isupper() or (len(words) == 1 and prev == first) or _HEADING.fullmatch(prev):
         return False
-    # a name runs on without punctuation: not "the International Monetary Fund, PPPs refer to …"; and a capital
-    # after an opening quote starts a quoted sentence ("“A P3 typically involves …")
+    # a name runs on without punctuation: not "the International Monetary Fund, PPPs refer to …"; and an article
+    # after an opening quote or a colon starts a sentence ("“A P3 typically involves …"), while a name may stand
+    # in quotes ("the “Nurse-Family Partnership” programme", "Methods: Nurse-Family Partnership nurses …")
     between = sentence[sentence.rindex(prev, 0, start) + len(prev):start]
     before = sentence[:sentence.rindex(prev, 0, start)].rstrip()
-    return not re.search(r"[,;:()\[\]]", between) and not before.endswith(("“", '"', "‘", "«", "„", ":"))
+    starts = prev.lower() in _ARTICLES and before.endswith(("“", '"', "‘", "«", "„", ":"))
+    return not re.search(r"[,;:()\[\]]", between) and not starts
 
 
 _ARTICLES = {"a", "an", "the", "one", "en", "et", "ei", "ett", "den", "det", "ein", "eine", "einer", "der", "die",
