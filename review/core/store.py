@@ -724,6 +724,8 @@ class Store:
     def embeddings(self, model: str, ids: Iterable[str]) -> dict[str, tuple[str, np.ndarray]]:
         """``{record_id: (text_hash, vector)}`` of the stored embeddings of ``model`` among ``ids``."""
         ids, out = list(ids), {}
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='embeddings'").fetchone():
+            return out  # a version-2 store opened read-only: nothing stored yet
         for a in range(0, len(ids), 500):
             chunk = ids[a:a + 500]
             for rid, h, blob in self.conn.execute(

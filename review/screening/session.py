@@ -15,7 +15,7 @@ from review.core.queries import RECONCILED, RULES_REVIEWER, _mesh_payloads, pool
 from review.core.records import Record
 from review.core.store import Store
 from review.screening.classifiers import Prioritiser, Ranker
-from review.screening.features import TextFeatures, stored_embeddings
+from review.screening.features import EMBEDDINGS_MISSING, TextFeatures, embeddings_available, stored_embeddings
 from review.screening.reviewers import _check_decision
 from review.screening.stoppers import StopRule
 from review.screening.stoppers import evaluate as evaluate_stopping
@@ -59,6 +59,8 @@ def model_from(protocol: Protocol | None) -> tuple[TextFeatures, Ranker]:
             out.append(cls(**table).check_params())
         except (TypeError, ValueError) as e:
             protocol.fail(("screening", key, next(iter(table), key)), str(e))
+    if out[0].embedding_weight and not embeddings_available():
+        protocol.fail(("screening", "features", "embedding_weight"), EMBEDDINGS_MISSING)
     return out[0], out[1]
 
 
