@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -87,8 +88,51 @@ GRID: dict[str, tuple[dict, dict, dict]] = {
     "svm_lsa100_0.5": ({**TEXT, "_extra": {"lsa": [100, 0.5]}}, {"classifier": "svm"}, {}),
     "svm_lsa200_0.5": ({**TEXT, "_extra": {"lsa": [200, 0.5]}}, {"classifier": "svm"}, {}),
     "svm_lsa100_1": ({**TEXT, "_extra": {"lsa": [100, 1.0]}}, {"classifier": "svm"}, {}),
+    "fuse_svm0.3": ({**TEXT, "embedding_weight": 1.0}, {"classifier": "svm", "_fusion": {"fusion": 0.3}}, {}),
+    "fuse_svm0.5": ({**TEXT, "embedding_weight": 1.0}, {"classifier": "svm", "_fusion": {"fusion": 0.5}}, {}),
+    "fuse_lr0.3": ({**TEXT, "embedding_weight": 1.0},
+                   {"classifier": "svm", "_fusion": {"fusion": 0.3, "dense_model": "lr"}}, {}),
+    "fuse_svmC0.1_0.3": ({**TEXT, "embedding_weight": 1.0},
+                         {"classifier": "svm", "_fusion": {"fusion": 0.3, "dense_C": 0.1}}, {}),
     "svm_knn5_0.3": ({**TEXT, "_extra": {"knn": [5, 0.3]}}, {"classifier": "svm"}, {}),
 }
+
+
+class FusionRanker(Ranker):
+    """Experimental: the default SVM on the sparse blocks and a second linear model on the last ``dense``
+    columns (the sentence embeddings), their standardised scores averaged with weight ``fusion`` on the second."""
+
+    def __init__(self, fusion: float = 0.5, dense: int = 384, dense_C: float = 1.0, dense_model: str = "svm",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.fusion, self.dense, self.dense_C, self.dense_model = fusion, dense, dense_C, dense_model
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
+        from review.screening.classifiers import balanced_weights
+
+        X = sp.csr_matrix(X)
+        k = X.shape[1] - self.dense
+        w = balanced_weights(np.asarray(y), self.ratio)
+        super().fit(X[:, :k], y)
+        second = (LinearSVC(C=self.dense_C, max_iter=2000, random_state=self.random_state)
+                  if self.dense_model == "svm" else LogisticRegression(C=self.dense_C, max_iter=1000))
+        self.dense_ = second.fit(X[:, k:].toarray(), y, sample_weight=w)
+        return self
+
+    def score(self, X):
+        X = sp.csr_matrix(X)
+        k = X.shape[1] - self.dense
+        a = super().score(X[:, :k])
+        b = np.asarray(X[:, k:] @ self.dense_.coef_.ravel()).ravel() + float(self.dense_.intercept_[0])
+
+        def z(v):
+            sd = v.std()
+            return (v - v.mean()) / sd if sd > 0 else v - v.mean()
+
+        return (1 - self.fusion) * z(a) + self.fusion * z(b)
 
 
 def extra_features(X, records, extra: dict):
@@ -187,7 +231,10 @@ def run_one(cfg_name: str, name: str, seed: int, features_cache: dict) -> dict:
     X = features_cache[fk]
     priors = draw_priors(ds.labels, 1, 1, seed)
     t0 = time.perf_counter()
-    order = simulate(X, ds.labels, priors, ranker=Ranker(random_state=seed, **rkw), **skw)
+    rkw = dict(rkw)
+    fusion = rkw.pop("_fusion", None)
+    ranker = FusionRanker(random_state=seed, **fusion, **rkw) if fusion else Ranker(random_state=seed, **rkw)
+    order = simulate(X, ds.labels, priors, ranker=ranker, **skw)
     res = {**metrics(ds.labels[order[2:]]), "seconds": time.perf_counter() - t0}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res))
