@@ -472,3 +472,26 @@ def test_a_journal_abbreviated_with_its_subtitle():
     a = _x("a", t, "Keating, G M", 2011, "Clinical Pharmacology: Advances and Applications.", "3", "11-20")
     b = _x("b", t, "Keating, G M", 2011, "Clin Pharmacol Adv Appl", "3", "11-20")
     assert "same venue" in compare(prepare(a), prepare(b)).evidence_for
+
+
+def test_dedup_files_keeps_an_empty_row_and_lists_it(tmp_path, capsys):
+    """An export row with nothing but an id and a date (the haematology set ends with one): the file is not
+    refused, the row is its own group in the output, and the problem is listed; --strict refuses."""
+    src = tmp_path / "export.csv"
+    src.write_text('"ID","title","year","author","pages","volume","number","ENTRYTYPE","journal"\n'
+                   '"id_1","New insights into postrenal transplant hemolytic uremic syndrome.",2011,'
+                   '"Zuber, J and Le Quintrec, M","23-35",7,1,"article","Nat Rev Nephrol"\n'
+                   '"id_2","New insights into postrenal transplant hemolytic uremic syndrome",2011,'
+                   '"Zuber, J. and Le Quintrec, M.","23-35",7,1,"article","Nature Reviews Nephrology"\n'
+                   '"id_3",,,,,,"20/04/2012","article",\n', encoding="utf-8")
+    assert main(["dedup", str(src), "--out", str(tmp_path / "o"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "3 records: 2 unique, 1 duplicates in 1 groups" in out
+    assert f"{src}:4: record id_3: empty record" in out
+    rows = {r["record_id"]: r["group_id"] for r in csv.DictReader(open(tmp_path / "o" / "duplicate_groups.csv"))}
+    assert rows == {"id_1": "id_1", "id_2": "id_1", "id_3": "id_3"}
+    problems = list(csv.DictReader(open(tmp_path / "o" / "import_problems.csv")))
+    assert [(p["record"], p["line"], p["field"], p["action"]) for p in problems if "empty" in p["problem"]] == \
+        [("id_3", "4", "", "record kept")]
+    assert main(["dedup", str(src), "--out", str(tmp_path / "o2"), "-q", "--strict"]) == 2
+    assert "export.csv:4: row id_3: empty record" in capsys.readouterr().err

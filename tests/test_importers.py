@@ -369,3 +369,15 @@ def test_a_quoted_tab_separated_export_keeps_its_quoting(tmp_path):
     f.write_text('TI\tAU\tPY\n"Co-production; a review"\t"Hansen, A"\t2020\n', encoding="utf-8")
     rec = read_file(f).records[0]
     assert (rec.title, rec.year) == ("Co-production; a review", 2020)
+
+
+@pytest.mark.parametrize("name", ["ris_empty_reference.ris", "bib_empty_entry.bib", "csv_empty_record.csv"])
+def test_an_empty_entry_is_kept_and_listed_not_refused(name, bad_dir):
+    """Nothing but an id (or a note): kept, so the output accounts for every input entry, and listed;
+    ``--strict`` refuses the file (test_malformed_file_gives_one_clear_line)."""
+    r = read_file(bad_dir / name)
+    empty = [p for p in r.problems if "empty record" in p["reason"]]
+    assert len(empty) == 1 and empty[0]["field"] == "" and not r.skipped
+    assert empty[0]["record"] in r.keys
+    rec = r.records[r.keys.index(empty[0]["record"])]
+    assert not rec.title and not rec.doi and not rec.authors

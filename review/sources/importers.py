@@ -118,9 +118,10 @@ class _Collector:
             self.problem((line_of and fld and line_of(fld)) or where, f"{what} {key}: {err}{hint}")
             return None
         for fld, reason in dropped or ():
-            self.result.problems.append({"file": str(self.path), "line": (line_of and line_of(fld)) or where,
+            self.result.problems.append({"file": str(self.path), "line": (line_of and fld and line_of(fld)) or where,
                                          "record": key, "field": fld,
-                                         "reason": " ".join(f"{reason}; field dropped, record kept".split())})
+                                         "reason": " ".join((f"{reason}; field dropped, record kept" if fld
+                                                             else reason).split())})
         return rec
 
     def add(self, rec: Record | None, raw: Any, key: str, where: str) -> None:
@@ -367,7 +368,10 @@ def _build(values: dict[str, Any], source: Source, rid: str,
     if venue.lower() in _DATABASES:
         venue = ""  # the database the record came from, not its journal
     if not (title or doi or values.get("authors") or venue or _clean(values.get("abstract"))):
-        raise ValueError("empty record: no title, DOI, authors, journal or abstract")
+        if dropped is None:
+            raise ValueError("empty record: no title, DOI, authors, journal or abstract")
+        # kept, so that the output accounts for every input row; it can only be a record of its own
+        dropped.append(("", "empty record: no title, DOI, authors, journal or abstract; kept, nothing to match it on"))
     oa = _clean(values.get("openalex_id"))
     return Record(
         id=rid,
@@ -795,11 +799,13 @@ PROBLEM_COLUMNS = ("file", "line", "record", "field", "problem", "action")
 def write_problems(path: str | Path, results: list[ImportResult]) -> int:
     """Write every problem of ``results`` (dropped fields, skipped entries) to a CSV file; returns their number.
 
-    Columns: :data:`PROBLEM_COLUMNS`; ``action`` is ``field dropped`` or ``entry skipped``.
+    Columns: :data:`PROBLEM_COLUMNS`; ``action`` is ``field dropped``, ``record kept`` (an empty record) or
+    ``entry skipped``.
     """
     rows = []
     for res in results:
-        rows += [(p["file"], p["line"], p["record"], p["field"], p["reason"], "field dropped") for p in res.problems]
+        rows += [(p["file"], p["line"], p["record"], p["field"], p["reason"],
+                  "field dropped" if p["field"] else "record kept") for p in res.problems]
         rows += [(s["file"], s["locator"].split()[0] if s["locator"] else "", "", "", s["reason"], "entry skipped")
                  for s in res.skipped]
     path = Path(path)

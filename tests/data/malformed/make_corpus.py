@@ -186,7 +186,8 @@ case("ris/bad_year.ris", RIS.replace("PY  - 2012", "PY  - twenty twelve"), IS, [
      "year that is not a year")
 case("ris/bad_doi.ris", RIS.replace("DO  - 10.1080/14719037.2011.650941", "DO  - not a doi"), IS,
      ["bad_doi.ris:5", "doi"], "DOI that is not a DOI")
-case("ris/empty_record.ris", "TY  - JOUR\nER  - \n", I, ["empty_record.ris:1", "empty"], "reference without fields")
+case("ris/empty_record.ris", "TY  - JOUR\nER  - \n", IS, ["empty_record.ris:1", "empty"],
+     "reference without fields (without --strict: kept and listed)")
 case("ris/missing_er.ris", RIS.replace("ER  - \n", "") + RIS, I, ["missing_er.ris:1", "ER"],
      "two references run together")
 BIB = "@article{pestoff2012,\n  title = {Co-production of welfare services},\n  author = {Pestoff, Victor},\n  year = {2012}\n}\n"
