@@ -8,6 +8,7 @@ run metrics are cached on disk (``--cache``). For each set, the candidate is cho
 
     python benchmarks/screening_grid.py            # run what is missing, print the LODO table
     python benchmarks/screening_grid.py --table    # cached results only
+    python benchmarks/screening_grid.py --table --no-embeddings   # the base install's candidates only
 """
 from __future__ import annotations
 
@@ -328,8 +329,12 @@ def main() -> None:
     ap.add_argument("--table", action="store_true", help="cached results only")
     ap.add_argument("--configs", nargs="*", help="only these grid entries")
     ap.add_argument("--sets", nargs="*", help="only these sets")
+    ap.add_argument("--no-embeddings", action="store_true",
+                    help="only candidates without sentence embeddings (what the base install can run)")
     args = ap.parse_args()
     names = args.configs or list(GRID)
+    if args.no_embeddings:
+        names = [c for c in names if not GRID[c][0].get("embedding_weight")]
     sets = args.sets or SETS
     if not args.table:
         for c in names:
