@@ -4,8 +4,8 @@ bib-dedupe's repository (CoLRev-Environment/bib-dedupe, MIT licence) keeps, per 
 ``data/<set>/matches_FN_list.csv`` (pairs that ARE duplicates in the ground truth but bib-dedupe
 missed) and ``matches_FP_list.csv`` (pairs it merged that are NOT duplicates). Two consecutive
 rows with the same ``case`` are one pair. Copies, byte for byte (``*.head.csv``: the exact start
-of the file, cut after the last complete pair), live in ``../peers/hardpairs/<set>/`` (outside
-the repository: fetched, not ours).
+of the file, cut after the last complete pair), live in ``benchmarks/data/dedup_hardpairs/<set>/`` (third-party
+data, MIT licence, provenance in its README).
 
 Each row goes through the same code path as a CSV export: it is written as a CSV row with our
 column names and read with ``review.sources.importers.read_file``; then, for every pair,
@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "peers" / "hardpairs"
+DATA = ROOT / "benchmarks" / "data" / "dedup_hardpairs"
 DEV = ("cardiac", "neuroimaging")
 OUT_OF_SAMPLE = ("depression", "srsr")
 COLUMNS = ["id", "title", "author", "year", "volume", "number", "pages", "doi", "journal", "abstract", "isbn"]
