@@ -758,7 +758,8 @@ def _finish(col: _Collector, header: list[str] | None = None) -> ImportResult:
     if not res.records and not res.skipped:
         raise InputError(f"{col.path}: no records found in this {res.format} file")
     untitled = [k for k, r in zip(res.keys, res.records) if not r.title]
-    if untitled:
+    texts_only = bool(header) and any(h.strip().lower() in ("sentence", "text") for h in header if h)
+    if untitled and not texts_only:  # a table of sentences or texts has no titles by design
         cols = f" (columns: {', '.join(h for h in header if h)[:200]})" if header else ""
         res.problems.append({"file": str(col.path), "line": "1" if header else "", "record": untitled[0],
                              "field": "title", "reason": f"{len(untitled)} of {len(res.records)} records have no "
