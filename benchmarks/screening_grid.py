@@ -95,6 +95,8 @@ GRID: dict[str, tuple[dict, dict, dict]] = {
                    {"classifier": "svm", "_fusion": {"fusion": 0.3, "dense_model": "lr"}}, {}),
     "fuse_svmC0.1_0.3": ({**TEXT, "embedding_weight": 1.0},
                          {"classifier": "svm", "_fusion": {"fusion": 0.3, "dense_C": 0.1}}, {}),
+    "svm_binary": ({**TEXT, "_extra": {"binary": True}}, {"classifier": "svm"}, {}),
+    "svm_maxdf0.5": ({**TEXT, "max_df": 0.5}, {"classifier": "svm"}, {}),
     "svm_knn5_0.3": ({**TEXT, "_extra": {"knn": [5, 0.3]}}, {"classifier": "svm"}, {}),
 }
 
@@ -152,6 +154,11 @@ def extra_features(X, records, extra: dict):
         T = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", dtype=np.float32)
         T = T.fit_transform([r.title or "" for r in records]) * extra["title"]
         X = sp.hstack([X, T], format="csr")
+    if extra.get("binary"):  # presence (binary tf) times idf, re-normalised: the weighting of Cormack & Grossman's BMI
+        B = X.copy()
+        B.data = np.ones_like(B.data)
+        idf = np.log((1 + X.shape[0]) / (1 + np.bincount(B.indices, minlength=X.shape[1]))) + 1
+        X = normalize(B @ sp.diags(idf.astype(np.float32))).astype(np.float32)
     if "lsa" in extra:  # latent semantic analysis of the pool's own word block, as a dense block
         from sklearn.decomposition import TruncatedSVD
 
