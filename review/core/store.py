@@ -702,11 +702,7 @@ class Store:
         if ids is None:
             rows = self.conn.execute("SELECT id, data FROM cited_works WHERE found=1").fetchall()
         else:
-            ids, rows = list(ids), []
-            for a in range(0, len(ids), 500):
-                chunk = ids[a:a + 500]
-                rows += self.conn.execute(f"SELECT id, data FROM cited_works WHERE found=1 AND id IN "
-                                          f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            rows = self._rows_among("SELECT id, data FROM cited_works WHERE found=1 AND id IN ({})", ids)
         return {r[0]: json.loads(r[1]) for r in rows}
 
     def cited_work_ids(self) -> set[str]:
@@ -723,16 +719,20 @@ class Store:
 
     def embeddings(self, model: str, ids: Iterable[str]) -> dict[str, tuple[str, np.ndarray]]:
         """``{record_id: (text_hash, vector)}`` of the stored embeddings of ``model`` among ``ids``."""
-        ids, out = list(ids), {}
         if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='embeddings'").fetchone():
-            return out  # a version-2 store opened read-only: nothing stored yet
+            return {}  # a version-2 store opened read-only: nothing stored yet
+        rows = self._rows_among("SELECT record_id, text_hash, vector FROM embeddings WHERE model=? AND record_id "
+                                "IN ({})", ids, model)
+        return {rid: (h, np.frombuffer(blob, dtype="<f4")) for rid, h, blob in rows}
+
+    def _rows_among(self, sql: str, ids: Iterable[str], *params: Any) -> list[sqlite3.Row]:
+        """Rows of ``sql`` (``params``, then ``IN ({})`` filled with ``ids``), 500 ids a query (SQLite's limit
+        on parameters)."""
+        ids, rows = list(ids), []
         for a in range(0, len(ids), 500):
             chunk = ids[a:a + 500]
-            for rid, h, blob in self.conn.execute(
-                    f"SELECT record_id, text_hash, vector FROM embeddings WHERE model=? AND record_id IN "
-                    f"({','.join('?' * len(chunk))})", [model, *chunk]):
-                out[rid] = (h, np.frombuffer(blob, dtype="<f4"))
-        return out
+            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), [*params, *chunk]).fetchall()
+        return rows
 
     # -- protocols and runs -------------------------------------------------------------------
     def protocol(self, hash_: str) -> sqlite3.Row | None:

@@ -282,6 +282,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     # page "1" does not count: every article of an article-number journal starts there.
     same_place = volume and pages == "agree" and a.first_page != "1"
     fingerprint = dy == 0 and venue == "agree" and same_place
+    full_range = pages == "agree" and a.last_page == b.last_page and a.first_page != a.last_page  # "703-712" both
     if con:
         if same_review and t is not None and t >= 90 and a.notice == b.notice and \
                 all(c in _BIBLIOGRAPHIC_CONFLICTS or c.startswith("years ") for c in con):
@@ -299,20 +300,19 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         if len(con) == 1 and ((con[0] == "different doi" and link_related)
                               or (con[0] == "different numbers in titles" and strong_id)) \
                 and t is not None and t >= 95 and fingerprint and not soft and authors_ok \
-                and a.issue == b.issue != "" and a.last_page == b.last_page and a.first_page != a.last_page \
+                and a.issue == b.issue != "" and full_range \
                 and a.notice == b.notice and not (a.front_matter or b.front_matter):
             pro.append("same journal, volume, issue and page range")
             return outcome(DUPLICATE)
         if strong_id and len(con) == 1 and con[0] in ("different volume", "different issue") and t is not None \
-                and t >= 97 and dy == 0 and authors_ok and not soft and pages == "agree" \
-                and a.last_page == b.last_page and a.first_page != a.last_page and a.notice == b.notice \
+                and t >= 97 and dy == 0 and authors_ok and not soft and full_range and a.notice == b.notice \
                 and not (a.front_matter or b.front_matter):
             # A shared DOI or PMID, title, authors, year and page range: a volume or issue number is a slip (a
             # meeting abstract's record given the article's DOI and pages, "26" for "60")
             pro.append("same identifier, title, authors, year and page range")
             return outcome(DUPLICATE)
         if len(con) == 1 and con[0].startswith("titles differ") and fingerprint and _same_author_list(a, b) \
-                and a.last_page == b.last_page and a.first_page != a.last_page and (strong_id or "same issue" in pro):
+                and full_range and (strong_id or "same issue" in pro):
             return outcome(DUPLICATE)  # a translated title: same article in every other respect
         if link_related and t is not None and t >= 98 and venue == "agree" and dy is not None \
                 and dy <= PARAMS["version_years"] \
@@ -368,8 +368,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # from 1, which every report, yearly edition and per-paper numbered item has)
             ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5
                                                                                     or same_place)) \
-                or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5
-                    and pages == "agree" and a.last_page == b.last_page and a.first_page != a.last_page
+                or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
         else:  # authors partly agree (a misspelt or missing name)
             ok = dy == 0 and details >= 2

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from review.core.text import fold
-from review.definitions.compare import _concept_pattern
 from review.definitions.extract import Definition, Lexicon
 
 _STOP = set("""a an the of and or in on for to with by as at from that which who whom whose this these those is are was
@@ -68,7 +67,7 @@ class Clustering:
 # -- vectors ---------------------------------------------------------------------------------------
 def _masked(definitions: list[Definition], lexicon: Lexicon | None, replacement: str = " ") -> list[str]:
     texts = []
-    pattern = _concept_pattern(lexicon) if lexicon else None
+    pattern = lexicon.pattern() if lexicon else None
     for d in definitions:
         text = fold(d.sentence)
         if pattern is not None:

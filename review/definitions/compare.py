@@ -100,7 +100,7 @@ def indicator_hits(sentence: str, dims: dict[str, dict[str, list[str]]],
     With a ``lexicon``, the concept terms are masked first ("co-production" is no sign of the delivery phase).
     """
     text = fold(sentence)
-    if lexicon is not None and (p := _concept_pattern(lexicon)) is not None:
+    if lexicon is not None and (p := lexicon.pattern()) is not None:
         text = p.sub(" ", text)
     out = {}
     for dim, levels in dims.items():
@@ -109,10 +109,6 @@ def indicator_hits(sentence: str, dims: dict[str, dict[str, list[str]]],
             if found:
                 out[f"{dim}:{level}"] = found
     return out
-
-
-def _concept_pattern(lexicon: Lexicon):
-    return lexicon.pattern()
 
 
 def compare(definitions: list[Definition], dims: dict[str, dict[str, list[str]]] | None = None,

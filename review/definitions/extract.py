@@ -91,11 +91,10 @@ class Lexicon:
 
     def pattern(self, key: str | None = None) -> re.Pattern | None:
         """The regex (on folded text) of one concept's terms, or of every concept's, with their inflected forms."""
-        return _lexicon_pattern(self.terms[key] if key is not None else
-                                tuple(t for ts in self.terms.values() for t in ts))
+        return _all_terms(self) if key is None else _lexicon_pattern(self.terms[key])
 
     def any_match(self, folded: str) -> bool:
-        p = _all_terms(self)
+        p = self.pattern()
         if p and p.search(folded):
             return True
         return self.compounds and bool(_compounds_in(tuple(t for ts in self.terms.values() for t in ts), folded))

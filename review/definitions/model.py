@@ -192,8 +192,7 @@ def features(c: Candidate) -> dict[str, dict[str, float]]:
                 where = where or ("cue_before:" if m.start() < start else "cue:")
             if where:
                 x[where + name] = 1.0
-    if TARGET in toks:
-        after = toks[toks.index(TARGET) + 1:]
+        after = toks[i + 1:]
         for name, rx in _CONTENT.items():
             hits = [k for k, t in enumerate(after) if rx.fullmatch(t)]
             if hits:

