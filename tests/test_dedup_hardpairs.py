@@ -66,14 +66,32 @@ def test_same_journal_volume_issue_and_page_range_outweigh_a_doi_alias(pairs):
 
 
 def test_a_shared_doi_and_page_range_outweigh_a_number_lost_from_the_title(pairs):
-    """cardiac id_0001050 / id_0007203: "(Kir2.1 and Kir2.2)" vs "(Kir2.2)", same DOI, Circ Res 95(3):325-332.
-    Without the shared identifier a number is a part or a series: id_0003264 / id_0008827 ("i.v." read as
-    "1 v" and "4", no DOI on one side) stays for a human."""
+    """cardiac id_0001050 / id_0007203: "(Kir2.1 and Kir2.2)" vs "(Kir2.2)", same DOI, Circ Res 95(3):325-332."""
     a, b = pairs["id_0001050;id_0007203"]
     c = compare(prepare(a), prepare(b))
     assert c.outcome == DUPLICATE and "different numbers in titles" in c.evidence_against
-    assert outcome(replace(a, doi=None), b) != DUPLICATE
-    assert outcome(*pairs["id_0003264;id_0008827"]) != DUPLICATE
+
+
+def test_the_same_page_range_year_and_authors_outweigh_a_mistyped_title_number(pairs):
+    """cardiac id_0003264 / id_0008827 (bib-dedupe's FN list): "i.v." read as "1 v" in one title and as "4" in
+    the other, J Card Surg 10(4):389-395, no DOI on one side; cytology_screening id_0000908 / id_0000909
+    "p6INK4a" for "p16(INK4a)", Int J Gynecol Cancer 17:1099-1103, no issue. Another page range, a first page
+    only, other authors, strict mode or numbers that name parts ("Part 1" / "Part 2") stay for a human."""
+    a, b = pairs["id_0003264;id_0008827"]
+    assert merged(a, b)
+    assert outcome(a, replace(b, pages="396-402")) != DUPLICATE
+    assert outcome(replace(a, pages="389"), replace(b, pages="389")) != DUPLICATE
+    assert compare(prepare(a), prepare(b), link_related=False).outcome != DUPLICATE
+    names = [Author("Guedes, A C"), Author("Brenna, S M F"), Author("Coelho, S A S"), Author("Martinez, E Z"),
+             Author("Syrjanen, K J"), Author("Zeferino, L C")]
+    title = "Expression does not predict the outcome of cervical intraepithelial neoplasia grade 2"
+    c = Record(id="c", title="p6INK4a " + title, authors=names, year=2007, pages="1099-1103", volume="17",
+               venue="International Journal of Gynecological Cancer")
+    d = replace(c, id="d", title="p16(INK4a) " + title, venue="International journal of gynecological cancer : "
+                "official journal of the International Gynecological Cancer Society")
+    assert merged(c, d)
+    assert not merged(c, replace(d, authors=[Author("Smith, John"), Author("Lee, Kim")]))
+    assert not merged(replace(c, title=title + ": part 1"), replace(d, title=title + ": part 2"))
 
 
 def test_a_proceedings_paper_a_year_apart_with_the_same_page_range(pairs):

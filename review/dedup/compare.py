@@ -14,6 +14,9 @@ from review.dedup.prepare import _STOP, _VENUE_STOP, DISTINCT, DUPLICATE, MAYBE,
 #: ``year_by_evidence``: the same journal, volume, pages, authors and title with another year is one work
 #: (a wrong year), not two.
 PARAMS = {"version_years": 1, "title_band": 90.0, "year_by_evidence": False}
+# Longest page range read as one article when the titles differ in a number; a meeting supplement's abstracts
+# often all carry the supplement's whole range, which is longer.
+MAX_ARTICLE_PAGES = 50
 
 
 # -- comparing two records --------------------------------------------------------------------
@@ -304,6 +307,15 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
                 and a.notice == b.notice and not (a.front_matter or b.front_matter):
             pro.append("same journal, volume, issue and page range")
             return outcome(DUPLICATE)
+        # The same journal, volume, page range (a few pages, not a supplement's), year and authors: one article
+        # with a number mistyped or garbled in one title ("p6INK4a" for "p16(INK4a)", "i.v." read as "1 v"); not
+        # when the numbers name parts of a series ("Part 1" / "Part 2": a page range copied to the wrong part).
+        if link_related and len(con) == 1 and con[0] == "different numbers in titles" and t is not None \
+                and a.title_labels == b.title_labels and t >= 95 and fingerprint and not soft and authors_ok \
+                and full_range and a.issue == b.issue and _page_count(a) <= MAX_ARTICLE_PAGES and a.notice == b.notice \
+                and not (a.front_matter or b.front_matter):
+            pro.append("same journal, volume, page range, year and authors: a number mistyped in a title")
+            return outcome(DUPLICATE)
         if strong_id and len(con) == 1 and con[0] in ("different volume", "different issue") and t is not None \
                 and t >= 97 and dy == 0 and authors_ok and not soft and full_range and a.notice == b.notice \
                 and not (a.front_matter or b.front_matter):
@@ -381,6 +393,13 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE)
     ok = authors_ok and dy == 0 and pages == "agree" and details >= 3
     return outcome(DUPLICATE if ok else MAYBE if authors_ok and dy == 0 else DISTINCT)
+
+
+def _page_count(a: Prepared) -> int:
+    """Pages in a numeric range ("1099-1103": 5); a large number when they cannot be counted."""
+    if a.first_page.isdigit() and a.last_page.isdigit():
+        return int(a.last_page) - int(a.first_page) + 1
+    return 10**6
 
 
 def _score(t, auth, dy, venue, pages_agree, strong_id, n_con) -> float:

@@ -123,7 +123,8 @@ def _label(word: str) -> bool:
 
 
 def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
-    """(folded title, numbers in it, notice words like erratum/reply, alternative folded titles) for matching.
+    """(folded title, numbers in it, the series labels among them, notice words like erratum/reply, alternative
+    folded titles) for matching.
 
     The alternatives are the parts of a title that holds two: a translation in brackets beside the original
     ("Original [English]"), or two languages joined by ``;``, `` = `` or `` / ``.
@@ -155,21 +156,22 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
     # The digits in order, as one number: "CO 2" = "CO2", "10 000" = "10000", "HPV 16/18" = "HPV16 18",
     # "types 16, 18 and 45" = "types 16, 18 & 45"
     words = f.split()
-    numbers = set() if f.replace(" ", "").isalpha() else {"".join(_DIGITS.findall(f))}
+    labels: set[str] = set()  # what tells parts of a series apart: "part i", "study 2", "the third …"
     if not _SERIES.isdisjoint(words) or not _ROMAN.isdisjoint(words):
-        numbers.update(w for w in words if w in _ROMAN)
+        labels.update(w for w in words if w in _ROMAN)
         # "part i", "phase a", "part two"; not any word after one ("no candidate", "volume of …")
-        numbers.update(x for w, x in zip(words, words[1:]) if w in _SERIES and _label(x))
+        labels.update(x for w, x in zip(words, words[1:]) if w in _SERIES and _label(x))
     if not _ORDINALS.isdisjoint(words):  # "the first issue of volume 27" vs "the third issue …"
-        numbers.update(w for w in words if w in _ORDINALS)
+        labels.update(w for w in words if w in _ORDINALS)
     if not _CASES.isdisjoint(words):  # "Case A" / "Case B", "Study 1", "Appendix C": short labels only
-        numbers.update(x for w, x in zip(words, words[1:]) if w in _CASES and len(x) == 1)
+        labels.update(x for w, x in zip(words, words[1:]) if w in _CASES and len(x) == 1)
+    numbers = labels | (set() if f.replace(" ", "").isalpha() else {"".join(_DIGITS.findall(f))})
     alts = []
     for part in parts:
         a = _fold(part)
         if a != f and len(a) >= 20 and len(a.split()) >= 3 and a not in alts:
             alts.append(a)
-    return f, frozenset(numbers), frozenset(notice), tuple(alts)
+    return f, frozenset(numbers), frozenset(labels), frozenset(notice), tuple(alts)
 
 
 _NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a"))
@@ -283,11 +285,12 @@ class Prepared:
     n_fields: int
     initials: tuple = ()
     review_id: str = ""  # a Cochrane review number (cd002991): the same review across its updates
+    title_labels: frozenset = frozenset()  # the part of title_nums that names a part of a series ("part 2")
 
 
 def prepare(rec: Record) -> Prepared:
     """Normalised matching features of a record (computed once per record)."""
-    t, nums, notice, alts = _title_parts(rec.title)
+    t, nums, labels, notice, alts = _title_parts(rec.title)
     parts = [_author_parts(a.name) for a in rec.authors[:30]]
     surnames = tuple(p[0] for p in parts if p[0])
     initials = _initial_keys([a.name for a, p in zip(rec.authors, parts) if p[0]], surnames)
@@ -310,4 +313,4 @@ def prepare(rec: Record) -> Prepared:
                     tuple(w for w in venue_words if w not in _STOP), acronym, _venue_key(full_words), volume,
                     _number(rec.issue), fp, lp, rec.doi, rec.pmid, rec.openalex_id,
                     _TYPES.get((rec.type or "").lower().strip(), ""), n_fields, initials,
-                    m.group(1).lower() if m else "")
+                    m.group(1).lower() if m else "", labels)
