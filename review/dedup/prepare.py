@@ -122,7 +122,7 @@ def _label(word: str) -> bool:
     return word.isdigit() or len(word) <= 2 or word in _ROMAN or word in _NUMBER_WORDS
 
 
-def _title_parts(title: str) -> tuple[str, frozenset, frozenset, tuple]:
+def _title_parts(title: str) -> tuple[str, frozenset, frozenset, frozenset, tuple]:
     """(folded title, numbers in it, the series labels among them, notice words like erratum/reply, alternative
     folded titles) for matching.
 
