@@ -29,6 +29,7 @@ Kinds (each applied where it can change something, e.g. a DOI only where there i
     html       HTML entities and tags in the title ("&amp;", "<i>…</i>", "&#39;")
     pages      another page format: "123-9" <-> "123-129", "pp. 123-129", "123", "e123"
     year       year +-1 (online first vs print)
+    noyear     no year: an empty cell, "n.d." or "in press"
     mixed      two to four of the above at once
     groups     one work from four databases: the true pair and two more copies, each "mixed"
                (recall over all six pairs: one copy that does not fit splits the group)
@@ -57,7 +58,7 @@ import dedup as bench  # noqa: E402  (benchmarks/dedup.py: runners, metrics, tru
 OUT = bench.CACHE / "perturb"
 FIELDS = ["ID", "ENTRYTYPE", "title", "author", "year", "journal", "booktitle", "volume", "number", "pages", "doi",
           "abstract"]
-KINDS = ("none", "fields", "journal", "brackets", "notes", "authors", "typo", "case", "html", "pages", "year",
+KINDS = ("none", "fields", "journal", "brackets", "notes", "authors", "typo", "case", "html", "pages", "year", "noyear",
          "mixed", "groups")
 SEED = 16
 _SKIP = {"of", "the", "and", "for", "in", "on", "a", "an", "&", "de", "la", "und", "der", "die", "et"}
@@ -198,6 +199,10 @@ def perturb(r: dict, kind: str, rng: random.Random) -> dict | None:
             return None
         # the same direction for every copy of one work (online first is earlier, never both ways)
         c["year"] = str(int(c["year"]) + (1 if zlib.crc32(c["title"][:30].lower().encode()) % 2 else -1))
+    elif kind == "noyear":
+        if not c.get("year"):
+            return None
+        c["year"] = rng.choice(["", "n.d.", "in press"])
     elif kind == "mixed":
         for k in rng.sample(KINDS[1:-2], rng.randint(2, 4)):
             c = perturb(c, k, rng) or c

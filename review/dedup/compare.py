@@ -361,6 +361,11 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE if t >= 90 else DISTINCT)
     if t >= 95 and fingerprint:
         return outcome(DUPLICATE)
+    # No year on one side ("n.d.", in press, a field an export left out): the year says nothing either way, and
+    # the same venue, volume, first page and authors carry it.
+    if dy is None and t >= 95 and venue == "agree" and same_place and authors_ok:
+        pro.append("same venue, volume, first page and authors; a year missing")
+        return outcome(DUPLICATE)
     # Online first vs print: the same volume and first page a year apart (not an article number, which
     # says nothing about the year), in the same journal or by the same authors.
     if dy == 1 and same_place and venue != "differ" and not _article_number(a.first_page) \
@@ -371,22 +376,24 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(MAYBE if t >= 95 else DISTINCT)
     if t >= 97:
         if auth is None:  # authors missing on one side: the details must carry it
-            ok = dy == 0 and (details >= 2 or pages == "agree")
+            ok = (dy == 0 and (details >= 2 or pages == "agree")) or (dy is None and details >= 3)
         elif authors_ok:  # a year apart: online-first vs print, or a proceedings' year
             # (a title of a few words, "Gateways to clinical trials", may be a column in every issue: a year
             # apart it needs the same volume and pages)
             # (a proceedings paper dated by its meeting in one database and by its volume in another: the
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
-            ok = (dy == 0 and details >= 0) or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5
-                                                                                    or same_place)) \
+            # (no year on one side: two of venue, volume, pages and issue)
+            ok = (dy == 0 and details >= 0) or (dy is None and details >= 2) \
+                or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
                 or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
-        else:  # authors partly agree (a misspelt or missing name)
-            ok = dy == 0 and details >= 2
+        else:  # authors partly agree (a misspelt or missing name); no year: venue, volume and pages
+            ok = (dy == 0 and details >= 2) or (dy is None and details >= 3)
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= 90:
-        ok = dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))
+        ok = (dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))) \
+            or (dy is None and authors_ok and details >= 3)
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= PARAMS["title_band"]:  # typos in a short title, a subtitle written differently
         ok = dy == 0 and authors_ok and details >= 2 and pages == "agree"
