@@ -77,7 +77,7 @@ def test_csv_dataset_errors_name_file_and_line(tmp_path):
     ds = load_dataset(good)
     assert ds.ids == ["W1", "W2"] and list(ds.labels) == [1, 0]
     bad = tmp_path / "bad.csv"
-    write_csv(bad, [("W1", "A", "x", "1"), ("W2", "B", "y", "yes")])
+    write_csv(bad, [("W1", "A", "x", "1"), ("W2", "B", "y", "2")])
     with pytest.raises(DatasetError, match=r"bad.csv:3: label_included must be 0 or 1"):
         load_dataset(bad)
     write_csv(bad, [("W1", "A", "x", "1"), ("doi:10.1/x", "B", "y", "0")])
@@ -126,11 +126,38 @@ def test_asreview_style_tables_and_ris_with_any_record_id(tmp_path):
     with pytest.raises(DatasetError, match="reference 3 has no label"):
         load_dataset(ris)
     tsv.write_text("record_id\ttitle\tlabel\nr1\tA\t1\nr2\tB\tmaybe\n")
-    with pytest.raises(DatasetError, match=r"set.tsv:3: label must be 0 or 1, got 'maybe'"):
+    with pytest.raises(DatasetError, match=r"set.tsv:3: label must be 0 or 1 .*, got 'maybe'"):
         load_dataset(tsv)
     (tmp_path / "set.docx").write_text("x")
     with pytest.raises(DatasetError, match="unknown kind of dataset"):
         load_dataset(tmp_path / "set.docx")
+
+
+def test_records_without_a_label_are_left_out_and_listed(tmp_path, capsys):
+    """R writes a missing label as NA and a logical as TRUE/FALSE: the set is simulated without the unlabelled
+    rows (their lines listed), ids stay the table's row numbers, and the CLI says what it left out."""
+    f = tmp_path / "r.csv"
+    f.write_text('"","title","abstract","included"\n'
+                 '"1","Emicizumab prophylaxis in haemophilia A","A trial.",TRUE\n'
+                 '"2","Hair cortisol and obesity",NA,NA\n'
+                 '"3","Factor VIII inhibitors","A cohort.",FALSE\n'
+                 '"4","Obesity and sleep","",\n'
+                 '"5","Haemophilia gene therapy","A trial.",TRUE\n'
+                 '"6","Knee replacement outcomes","A cohort.",FALSE\n', encoding="utf-8")
+    ds = load_dataset(f)
+    assert list(ds.labels) == [1, 0, 1, 0]
+    assert [r.title for r in ds.records][1] == "Factor VIII inhibitors"
+    assert ds.unlabelled == [f"{f}:3", f"{f}:5"]
+    assert ds.records[1].abstract == "A cohort." and ds.records[0].abstract == "A trial."
+    assert ds.ids == ["1", "3", "5", "6"]  # the row numbers, unlabelled rows counted
+    ris = tmp_path / "r.ris"
+    ris.write_text("".join(f"TY  - JOUR\nID  - {i}\nTI  - {t}\nN1  - label_included: {y}\nER  - \n\n"
+                           for i, t, y in (("a", "A", "1"), ("b", "B", "NA"), ("c", "C", "0"))))
+    ds = load_dataset(ris)
+    assert ds.ids == ["a", "c"] and list(ds.labels) == [1, 0] and ds.unlabelled == [f"{ris}: reference b"]
+    assert main(["simulate", str(f), "--quiet", "--plot", str(tmp_path / "c.png")]) == 0
+    err = capsys.readouterr().err
+    assert f"left out 2 records without a label (empty or NA): {f}:3, {f}:5" in err
 
 
 def test_cli_simulate_writes_every_record_priors_first(tmp_path, donners, capsys):

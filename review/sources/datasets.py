@@ -24,6 +24,7 @@ class Dataset:
     labels: np.ndarray
     raws: list[Any] = field(default_factory=list)  # per record: the parts of the payload features read (MeSH)
     keys: list[str] | None = None  # the input's own record ids (default: the records' ids)
+    unlabelled: list[str] = field(default_factory=list)  # where rows without a label were left out ("file:line")
 
     @property
     def ids(self) -> list[str]:
@@ -44,7 +45,9 @@ def load_dataset(path: str | Path) -> Dataset:
     ``label_included``, ``included`` or ``label`` (0/1); or a RIS file whose references carry the
     label in a ``label_included``/``included``/``label`` note (``N1  - label_included: 1``) or as
     ASReview's ``ASReview_relevant`` / ``ASReview_irrelevant`` note. Any record id is kept
-    (``openalex_id``, ``record_id``/``id`` column or RIS ``ID``; else the row number).
+    (``openalex_id``, ``record_id``/``id`` column or RIS ``ID``; else the row number). A label may
+    also be TRUE/FALSE (R) or yes/no; a record without one (empty, ``NA``, ``NULL``…) is left out of
+    the simulation and its place kept in :attr:`Dataset.unlabelled`.
 
     Raises
     ------
@@ -77,13 +80,22 @@ def _looks_like_ris(path: Path) -> bool:
         return f.read(200).lstrip().startswith("TY  -")
 
 
-def _label(value: Any, where: str) -> int:
-    v = str(value if value is not None else "").strip()
-    if v in ("1", "1.0"):
+_YES = frozenset({"1", "1.0", "true", "yes", "y"})  # R writes logicals as TRUE / FALSE
+_NO = frozenset({"0", "0.0", "false", "no", "n"})
+
+
+def _label(value: Any, where: str) -> int | None:
+    """1 or 0; None for a missing label (empty, ``NA``, ``NULL``…: the record is left out of the simulation)."""
+    from review.sources.importers import is_missing
+
+    if is_missing(value):
+        return None
+    v = str(value).strip().lower()
+    if v in _YES:
         return 1
-    if v in ("0", "0.0"):
+    if v in _NO:
         return 0
-    raise DatasetError(f"{where} must be 0 or 1, got {value!r}")
+    raise DatasetError(f"{where} must be 0 or 1 (or TRUE/FALSE, yes/no; empty or NA: no label), got {value!r}")
 
 
 def _excel_rows(path: Path) -> list[list[str]]:
@@ -143,25 +155,32 @@ def _load_table(path: Path) -> Dataset:
     def cell(row: list[str], field: str) -> str:
         return next((row[i].strip() for i in cmap.get(field, []) if i < len(row) and row[i].strip()), "")
 
-    records, labels, keys, seen = [], [], [], set()
+    records, labels, keys, seen, unlabelled = [], [], [], set(), []
+    n = 0  # data rows so far: the record id when the table has none
     for line, row in rows[1:]:
         if not "".join(row).strip():
             continue
+        n += 1
         if len(row) != len(header):
             raise DatasetError(f"{path}:{line}: row has {len(row)} fields, the header has {len(header)}")
-        labels.append(_label(row[norm[label_col]], f"{path}:{line}: {label_col}"))
+        label = _label(row[norm[label_col]], f"{path}:{line}: {label_col}")
+        if label is None:
+            unlabelled.append(f"{path}:{line}")
+            continue
+        labels.append(label)
         raw_oa = cell(row, "openalex_id")
         oa = short_openalex_id(raw_oa) if raw_oa else None
         if raw_oa and not oa:
             raise DatasetError(f"{path}:{line}: openalex_id {raw_oa!r} is not an OpenAlex work id (W…)")
-        key = oa or cell(row, "id") or str(len(records) + 1)
+        key = oa or cell(row, "id") or str(n)
         if key in seen:
             raise DatasetError(f"{path}:{line}: record {key} appears twice; keep one row per record")
         seen.add(key)
         keys.append(key)
         records.append(Record(id=key, openalex_id=oa, title=cell(row, "title"), abstract=cell(row, "abstract"),
                               doi=cell(row, "doi") or None))
-    return Dataset(path.stem, records, np.array(labels, dtype=int), [None] * len(records), keys=keys)
+    return Dataset(path.stem, records, np.array(labels, dtype=int), [None] * len(records), keys=keys,
+                   unlabelled=unlabelled)
 
 
 _RIS_LABEL = re.compile(r"\b(label_included|included|label)\s*[:=]\s*(\S+)", re.I)
@@ -175,19 +194,24 @@ def _load_ris(path: Path) -> Dataset:
         res = read_ris(path)
     except InputError as e:
         raise DatasetError(str(e)) from None
-    labels = []
-    for raw, key in zip(res.raws, res.keys):
+    labels, keep, unlabelled = [], [], []
+    for i, (raw, key) in enumerate(zip(res.raws, res.keys)):
         m = _RIS_LABEL.search(raw)
         if m:
-            labels.append(_label(m.group(2), f"{path}: reference {key}: {m.group(1)}"))
+            label = _label(m.group(2), f"{path}: reference {key}: {m.group(1)}")
         elif "asreview_relevant" in raw.lower():
-            labels.append(1)
+            label = 1
         elif "asreview_irrelevant" in raw.lower():
-            labels.append(0)
+            label = 0
         else:
             raise DatasetError(f"{path}: reference {key} has no label; add a note 'N1  - label_included: 1' (or 0)")
-    return Dataset(path.stem, res.records, np.array(labels, dtype=int), [None] * len(res.records),
-                   keys=list(res.keys))
+        if label is None:
+            unlabelled.append(f"{path}: reference {key}")
+            continue
+        labels.append(label)
+        keep.append(i)
+    return Dataset(path.stem, [res.records[i] for i in keep], np.array(labels, dtype=int), [None] * len(keep),
+                   keys=[res.keys[i] for i in keep], unlabelled=unlabelled)
 
 
 def _load_synergy(folder: Path) -> Dataset:

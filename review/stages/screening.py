@@ -172,7 +172,8 @@ def run_dataset(path: str | Path, prior_included: int = 1, prior_excluded: int =
         found.append(ds.labels[order[len(priors):]])
         runs.append({"seed": s, "priors": [ds.ids[i] for i in priors], **metrics(found[-1]),
                      "stop": stop_point(found[-1], stop_rule)})
-    result: dict[str, Any] = {"dataset": ds.name, **runs[0], "model": model_config(features, models[0])}
+    result: dict[str, Any] = {"dataset": ds.name, **runs[0], "model": model_config(features, models[0]),
+                              "unlabelled": ds.unlabelled}
     if len(seeds) > 1:
         result["runs"] = runs
         result["summary"] = {k: {"mean": float(np.mean([r[k] for r in runs])),

@@ -189,6 +189,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
                     seeds=seeds, out=args.out, progress=not args.quiet, plot=plot, features=features)
     model = r["model"]["ranker"]
+    if r["unlabelled"]:
+        where = r["unlabelled"]
+        print(f"left out {len(where)} record{'s' * (len(where) > 1)} without a label (empty or NA): "
+              + ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else ""), file=sys.stderr)
     print(f"simulated: every record of {r['dataset']} screened in the model's order after the priors "
           f"({model['classifier']} ranker, query {model['query']}; decisions revealed from the labels)")
     for run in r.get("runs", [r]):
