@@ -77,7 +77,7 @@ def test_csv_dataset_errors_name_file_and_line(tmp_path):
     ds = load_dataset(good)
     assert ds.ids == ["W1", "W2"] and list(ds.labels) == [1, 0]
     bad = tmp_path / "bad.csv"
-    write_csv(bad, [("W1", "A", "x", "1"), ("W2", "B", "y", "2")])
+    write_csv(bad, [("W1", "A", "x", "1"), ("W2", "B", "y", "yes")])
     with pytest.raises(DatasetError, match=r"bad.csv:3: label_included must be 0 or 1"):
         load_dataset(bad)
     write_csv(bad, [("W1", "A", "x", "1"), ("doi:10.1/x", "B", "y", "0")])

@@ -46,7 +46,7 @@ def load_dataset(path: str | Path) -> Dataset:
     label in a ``label_included``/``included``/``label`` note (``N1  - label_included: 1``) or as
     ASReview's ``ASReview_relevant`` / ``ASReview_irrelevant`` note. Any record id is kept
     (``openalex_id``, ``record_id``/``id`` column or RIS ``ID``; else the row number). A label may
-    also be TRUE/FALSE (R) or yes/no; a record without one (empty, ``NA``, ``NULL``…) is left out of
+    also be TRUE/FALSE (R); a record without one (empty, ``NA``, ``NULL``…) is left out of
     the simulation and its place kept in :attr:`Dataset.unlabelled`.
 
     Raises
@@ -80,8 +80,8 @@ def _looks_like_ris(path: Path) -> bool:
         return f.read(200).lstrip().startswith("TY  -")
 
 
-_YES = frozenset({"1", "1.0", "true", "yes", "y"})  # R writes logicals as TRUE / FALSE
-_NO = frozenset({"0", "0.0", "false", "no", "n"})
+_YES = frozenset({"1", "1.0", "true"})  # R writes logicals as TRUE / FALSE
+_NO = frozenset({"0", "0.0", "false"})
 
 
 def _label(value: Any, where: str) -> int | None:
@@ -95,7 +95,7 @@ def _label(value: Any, where: str) -> int | None:
         return 1
     if v in _NO:
         return 0
-    raise DatasetError(f"{where} must be 0 or 1 (or TRUE/FALSE, yes/no; empty or NA: no label), got {value!r}")
+    raise DatasetError(f"{where} must be 0 or 1 (or TRUE/FALSE; empty or NA: no label), got {value!r}")
 
 
 def _excel_rows(path: Path) -> list[list[str]]:
