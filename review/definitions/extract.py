@@ -174,14 +174,16 @@ def concept_spans(sentence: str, lexicon: Lexicon) -> list[tuple[str, int, int]]
     return [(concept, index[fs], index[fe - 1] + 1) for concept, fs, fe in lexicon.matches(folded)]
 
 
-def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) -> list[Definition]:
-    """Definitions of the lexicon's concepts in one sentence (one per concept at most).
+def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = None,
+                     spans: list[tuple[str, int, int]] | None = None) -> list[Definition]:
+    """Definitions of the lexicon's concepts in one sentence (one per concept at most); ``spans``: the
+    sentence's :func:`concept_spans`, when the caller has them.
 
     >>> lex = Lexicon({"nocebo": ("nocebo", "nocebo effect")})
     >>> [d.pattern for d in find_definitions("The nocebo effect is defined as harm from negative expectations.", lex)]
     ['defined_as']
     """
-    spans = concept_spans(sentence, lexicon)
+    spans = concept_spans(sentence, lexicon) if spans is None else spans
     if not spans:
         return []
     text = light(sentence)
@@ -194,6 +196,12 @@ def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = No
             continue
         pre, post = text[max(0, start - 300):start], text[end:]
         for n, pat in enumerate(PATTERNS):
+            # the anchored match after the term first: far cheaper than the searches of the cue and the text before
+            m = None
+            if pat.post is not None:
+                m = pat.post.match(post)
+                if m is None:
+                    continue
             if pat.cue is not None:
                 if n not in cue_ok:
                     cue_ok[n] = bool(pat.cue.search(text))
@@ -201,11 +209,6 @@ def find_definitions(sentence: str, lexicon: Lexicon, lang_hint: str | None = No
                     continue
             if pat.pre is not None and not pat.pre.search(pre):
                 continue
-            m = None
-            if pat.post is not None:
-                m = pat.post.match(post)
-                if m is None:
-                    continue
             if pat.subject and not _is_subject(pre):
                 continue
             if pat.np and m is not None and not _np_ok(m.group("np")):
@@ -223,7 +226,7 @@ def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) ->
     spans = concept_spans(sentence, lexicon)
     if not spans:
         return []
-    by_pattern = {d.concept: d for d in find_definitions(sentence, lexicon, lang_hint)}
+    by_pattern = {d.concept: d for d in find_definitions(sentence, lexicon, lang_hint, spans)}
     lang = ""  # detected when needed: it is the slowest step here
     where: dict[str, list[tuple[int, int]]] = {}
     for concept, start, end in spans:
