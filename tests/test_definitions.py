@@ -441,6 +441,28 @@ def test_model_file_round_trips_and_training_is_reproducible(tmp_path):
         Model.from_json(data)
 
 
+def test_scoring_without_explanation_is_the_same_sum():
+    """Model.score's shortcut (no per-feature dictionaries; what the stage runs on every candidate) gives the
+    probability the explained path gives, on every candidate of the real sentences in tests/data/definitions,
+    and follows a model whose weights are replaced."""
+    from review.core.protocol import load
+    from review.definitions.extract import candidates
+    from review.definitions.training import train_on
+
+    lex = Lexicon.from_protocol(load(PROTOCOLS / "coproduction.toml"))
+    model = Model.load()
+    cands = [c for path in sorted(SAMPLE.parent.glob("real_*.tsv")) for r in D_labels.iter_labelled(path)
+             for c, _ in candidates(r["sentence"], lex)]
+    assert len(cands) >= 10
+    for c in cands:
+        assert abs(model.score(c)[0] - model.score(c, explain=3)[0]) < 1e-12
+    rows = list(D_labels.iter_labelled(SAMPLE)) * 2
+    a, b = train_on(rows, LEX), train_on(rows, LEX, C=0.01)
+    before = a.score(cands[0])[0]
+    a.weights, a.intercept = b.weights, b.intercept
+    assert a.score(cands[0])[0] == pytest.approx(b.score(cands[0])[0]) != pytest.approx(before)
+
+
 def test_real_sample_tsv_reads_without_quoting():
     rows = list(D_labels.iter_labelled(SAMPLE))
     assert len(rows) == 8 and [r["is_definition"] for r in rows] == ["1", "0", "0", "1", "1", "0", "1", "0"]
