@@ -463,6 +463,37 @@ def test_scoring_without_explanation_is_the_same_sum():
     assert a.score(cands[0])[0] == pytest.approx(b.score(cands[0])[0]) != pytest.approx(before)
 
 
+def test_extraction_on_two_cores_finds_what_one_finds(tmp_path, monkeypatch):
+    """With enough texts, extract() forks a worker per core; the definitions and their order are those of the
+    one-process loop (the real sentences of tests/data/definitions, each as an abstract)."""
+    from review.core.protocol import load
+
+    rows = [r for path in sorted(SAMPLE.parent.glob("real_*.tsv")) for r in D_labels.iter_labelled(path)]
+    store = Store(tmp_path / "p.sqlite")
+    store.add_records([Record(id=f"S{i}", title=f"Sentence {i}", abstract=r["sentence"],
+                              sources=[Source("labelled", "real")]) for i, r in enumerate(rows)])
+    protocol = load(PROTOCOLS / "coproduction.toml")
+    pools = []
+
+    class Pool(D.ProcessPoolExecutor):
+        def __init__(self, *a, **kw):
+            pools.append(a)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(D, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(D, "PARALLEL_FROM", 10**9)
+    one = D.extract(store, protocol, progress=False)
+    assert pools == []
+    monkeypatch.setattr(D, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(D.os, "sched_getaffinity", lambda pid: {0, 1})
+    two = D.extract(store, protocol, progress=False)
+    assert len(pools) == 1 and len(one) >= 5
+    assert [(d.record_id, d.concept, d.field, d.position, d.pattern) for d in two] == \
+        [(d.record_id, d.concept, d.field, d.position, d.pattern) for d in one]
+    assert D._JOB == {}
+    store.close()
+
+
 def test_real_sample_tsv_reads_without_quoting():
     rows = list(D_labels.iter_labelled(SAMPLE))
     assert len(rows) == 8 and [r["is_definition"] for r in rows] == ["1", "0", "0", "1", "1", "0", "1", "0"]

@@ -3,6 +3,9 @@ and map them."""
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,20 +100,44 @@ def extract(store: Store, protocol: Protocol, progress: bool = True, model: Mode
     fulltexts = {}
     if "fulltext" in cfg["fields"]:
         fulltexts = store.fulltexts()
-    out: list[Definition] = []
-    for rec in tqdm(store.records(ids), total=len(ids), desc="definitions", unit="rec", disable=not progress):
+    items = []  # (record id, field, text, language hint, year, judged by the model)
+    for rec in store.records(ids):
         parts = [(f, getattr(rec, f)) for f in ("title", "abstract") if f in cfg["fields"]]
         if rec.id in fulltexts:
             parts.append(("fulltext", fulltexts[rec.id]))
         for field, text in parts:
             # the model learned from sentences: a title that is not one ("Co-production in elderly care") is left to
             # the hand patterns; one that is (a sentence imported as a title) is judged like any other sentence
-            judged = model if field != "title" or reads_as_sentence(text) else None
-            for d in find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=rec.language or None,
-                                  model=judged, threshold=cut):
-                d.record_id, d.field, d.year = rec.id, field, rec.year
-                out.append(d)
-    return out
+            if text:
+                items.append((rec.id, field, text, rec.language or None, rec.year,
+                              field != "title" or reads_as_sentence(text)))
+    _JOB.update(lexicon=lexicon, model=model, threshold=cut)
+    try:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        bar = {"total": len(items), "desc": "definitions", "unit": "text", "disable": not progress}
+        if workers > 1 and len(items) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
+            # CPU-bound and independent per text: one forked worker per core (they inherit _JOB), results in order
+            with ProcessPoolExecutor(min(workers, 4), mp_context=mp.get_context("fork")) as pool:
+                found = list(tqdm(pool.map(_find, items, chunksize=32), **bar))
+        else:
+            found = [_find(item) for item in tqdm(items, **bar)]
+    finally:
+        _JOB.clear()
+    return [d for ds in found for d in ds]
+
+
+#: texts from which :func:`extract` uses a process per core (below, starting them costs more than it saves)
+PARALLEL_FROM = 500
+_JOB: dict[str, Any] = {}  # what the worker processes need, set by extract before they are forked
+
+
+def _find(item: tuple) -> list[Definition]:
+    rid, field, text, lang, year, judged = item
+    found = find_in_text(text, _JOB["lexicon"], fulltext=field == "fulltext", lang_hint=lang,
+                         model=_JOB["model"] if judged else None, threshold=_JOB["threshold"])
+    for d in found:
+        d.record_id, d.field, d.year = rid, field, year
+    return found
 
 
 def reads_as_sentence(text: str) -> bool:
