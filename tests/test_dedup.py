@@ -88,6 +88,8 @@ def test_a_year_missing_on_one_side_does_not_keep_the_same_article_apart():
     no_pages = replace(b, pages="")
     assert outcome(a, no_pages) == DUPLICATE  # venue and volume: two details besides title and authors
     assert outcome(a, replace(no_pages, volume="")) != DUPLICATE
+    with_issue = replace(a, issue="1")  # an issue number recurs every year: with venue alone it is not enough
+    assert outcome(with_issue, replace(with_issue, id="e", year=None, volume="", pages="")) != DUPLICATE
 
 
 @pytest.mark.parametrize("change", [

@@ -72,16 +72,12 @@ def test_a_shared_doi_and_page_range_outweigh_a_number_lost_from_the_title(pairs
     assert c.outcome == DUPLICATE and "different numbers in titles" in c.evidence_against
 
 
-def test_the_same_page_range_year_and_authors_outweigh_a_mistyped_title_number(pairs):
-    """cardiac id_0003264 / id_0008827 (bib-dedupe's FN list): "i.v." read as "1 v" in one title and as "4" in
-    the other, J Card Surg 10(4):389-395, no DOI on one side; cytology_screening id_0000908 / id_0000909
-    "p6INK4a" for "p16(INK4a)", Int J Gynecol Cancer 17:1099-1103, no issue. Another page range, a first page
-    only, other authors, strict mode or numbers that name parts ("Part 1" / "Part 2") stay for a human."""
-    a, b = pairs["id_0003264;id_0008827"]
-    assert merged(a, b)
-    assert outcome(a, replace(b, pages="396-402")) != DUPLICATE
-    assert outcome(replace(a, pages="389"), replace(b, pages="389")) != DUPLICATE
-    assert compare(prepare(a), prepare(b), link_related=False).outcome != DUPLICATE
+def test_the_same_page_range_year_and_authors_outweigh_a_number_mistyped_inside_a_word(pairs):
+    """cytology_screening id_0000908 / id_0000909 "p6INK4a" for "p16(INK4a)", Int J Gynecol Cancer 17:1099-1103,
+    no issue, no DOI. A number standing alone ("type 1" / "type 2", "week 16" / "week 52", "(1)" / "(2)",
+    "1st" / "2nd", "part 1" / "part 2") names another work, whatever else agrees; so do other pages, a first page
+    only, a range longer than an article's, other authors, and strict mode. cardiac id_0003264 / id_0008827
+    (bib-dedupe's FN list: "i.v." read as "1 v" and as "4") therefore stays for a human."""
     names = [Author("Guedes, A C"), Author("Brenna, S M F"), Author("Coelho, S A S"), Author("Martinez, E Z"),
              Author("Syrjanen, K J"), Author("Zeferino, L C")]
     title = "Expression does not predict the outcome of cervical intraepithelial neoplasia grade 2"
@@ -91,7 +87,17 @@ def test_the_same_page_range_year_and_authors_outweigh_a_mistyped_title_number(p
                 "official journal of the International Gynecological Cancer Society")
     assert merged(c, d)
     assert not merged(c, replace(d, authors=[Author("Smith, John"), Author("Lee, Kim")]))
-    assert not merged(replace(c, title=title + ": part 1"), replace(d, title=title + ": part 2"))
+    assert not merged(c, replace(d, pages="1104-1110"))
+    assert not merged(replace(c, pages="1099"), replace(d, pages="1099"))
+    assert not merged(replace(c, pages="1001-1103"), replace(d, pages="1001-1103"))  # a supplement's range
+    assert not merged(replace(c, pages="1103-1099"), replace(d, pages="1103-1099"))
+    assert compare(prepare(c), prepare(d), link_related=False).outcome != DUPLICATE
+    base = "Insulin degludec in adults with diabetes: a randomised trial of glycaemic control"
+    for x, y in (("type 1", "type 2"), ("at week 16", "at week 52"), ("(1)", "(2)"), ("1st report", "2nd report"),
+                 ("part 1", "part 2")):
+        e = replace(c, title=f"{base} {x}")
+        assert not merged(e, replace(e, id="f", title=f"{base} {y}")), (x, y)
+    assert not merged(*pairs["id_0003264;id_0008827"])
 
 
 def test_a_proceedings_paper_a_year_apart_with_the_same_page_range(pairs):

@@ -1,6 +1,7 @@
 """Pairwise comparison of two prepared records: similarities, conflicts and a verdict."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -308,11 +309,12 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             pro.append("same journal, volume, issue and page range")
             return outcome(DUPLICATE)
         # The same journal, volume, page range (a few pages, not a supplement's), year and authors: one article
-        # with a number mistyped or garbled in one title ("p6INK4a" for "p16(INK4a)", "i.v." read as "1 v"); not
-        # when the numbers name parts of a series ("Part 1" / "Part 2": a page range copied to the wrong part).
+        # with a number mistyped inside a word of one title ("p6INK4a" for "p16(INK4a)"); not a number standing
+        # alone ("type 1" / "type 2", "week 16" / "week 52", "(1)" / "(2)", "1st" / "2nd"), nor parts of a series.
         if link_related and len(con) == 1 and con[0] == "different numbers in titles" and t is not None \
-                and a.title_labels == b.title_labels and t >= 95 and fingerprint and not soft and authors_ok \
-                and full_range and a.issue == b.issue and _page_count(a) <= MAX_ARTICLE_PAGES and a.notice == b.notice \
+                and a.title_labels == b.title_labels and _numbers_inside_words(a.title, b.title) and t >= 95 \
+                and fingerprint and not soft and authors_ok and full_range and a.issue == b.issue \
+                and 0 < _page_count(a) <= MAX_ARTICLE_PAGES and a.notice == b.notice \
                 and not (a.front_matter or b.front_matter):
             pro.append("same journal, volume, page range, year and authors: a number mistyped in a title")
             return outcome(DUPLICATE)
@@ -383,8 +385,9 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # (a proceedings paper dated by its meeting in one database and by its volume in another: the
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
-            # (no year on one side: two of venue, volume, pages and issue)
-            ok = (dy == 0 and details >= 0) or (dy is None and details >= 2) \
+            # (no year on one side: two of venue, volume, pages and issue, the volume or the pages among them, as an
+            # issue number recurs every year)
+            ok = (dy == 0 and details >= 0) or (dy is None and details >= 2 and (bool(volume) or pages == "agree")) \
                 or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
                 or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
@@ -400,6 +403,16 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE)
     ok = authors_ok and dy == 0 and pages == "agree" and details >= 3
     return outcome(DUPLICATE if ok else MAYBE if authors_ok and dy == 0 else DISTINCT)
+
+
+_ORDINAL_DIGITS = re.compile(r"\d+(?:st|nd|rd|th|e|er|te|de|ste)")  # 1st, 2nd, 3e, 2te
+
+
+def _numbers_inside_words(a: str, b: str) -> bool:
+    """Whether every word with a digit that one folded title has and the other lacks also has letters, and is not
+    an ordinal ("p16" vs "p6ink4a": yes; "1" vs "2", "1st" vs "2nd": no)."""
+    diff = {w for w in a.split() if any(c.isdigit() for c in w)} ^ {w for w in b.split() if any(c.isdigit() for c in w)}
+    return bool(diff) and all(any(c.isalpha() for c in w) and not _ORDINAL_DIGITS.fullmatch(w) for w in diff)
 
 
 def _page_count(a: Prepared) -> int:
