@@ -152,9 +152,10 @@ def test_records_without_a_label_are_left_out_and_listed(tmp_path, capsys):
     assert ds.ids == ["1", "3", "5", "6"]  # the row numbers, unlabelled rows counted
     ris = tmp_path / "r.ris"
     ris.write_text("".join(f"TY  - JOUR\nID  - {i}\nTI  - {t}\nN1  - label_included: {y}\nER  - \n\n"
-                           for i, t, y in (("a", "A", "1"), ("b", "B", "NA"), ("c", "C", "0"))))
+                           for i, t, y in (("a", "A", "1"), ("b", "B", "NA"), ("c", "C", "0"), ("d", "D", ""))))
     ds = load_dataset(ris)
-    assert ds.ids == ["a", "c"] and list(ds.labels) == [1, 0] and ds.unlabelled == [f"{ris}: reference b"]
+    assert ds.ids == ["a", "c"] and list(ds.labels) == [1, 0]
+    assert ds.unlabelled == [f"{ris}: reference b", f"{ris}: reference d"]  # "label_included:" and nothing after
     assert main(["simulate", str(f), "--quiet", "--plot", str(tmp_path / "c.png")]) == 0
     err = capsys.readouterr().err
     assert f"left out 2 records without a label (empty or NA): {f}:3, {f}:5" in err

@@ -244,13 +244,17 @@ class Model:
         return out
 
     def _table(self, block: str) -> dict[str, tuple[float, float]]:
-        """``{feature: (idf or 1, weight)}`` of a block, built once (rebuilt if ``weights`` or ``idf`` is replaced)."""
-        key = (block, id(self.weights), id(self.idf))
-        if key not in self._tables:
+        """``{feature: (idf or 1, weight)}`` of a block, built once; rebuilt when ``weights`` or ``idf`` is
+        replaced (a change made inside them needs ``model._tables.clear()``)."""
+        src = self._tables.get("_of")  # the dicts themselves, not their ids: an id can be reused by a new dict
+        if src is None or src[0] is not self.weights or src[1] is not self.idf:
+            self._tables.clear()
+            self._tables["_of"] = (self.weights, self.idf)
+        if block not in self._tables:
             idf, wb = self.idf.get(block), self.weights.get(block, {})
-            self._tables[key] = {f: (1.0, w) for f, w in wb.items()} if idf is None else \
+            self._tables[block] = {f: (1.0, w) for f, w in wb.items()} if idf is None else \
                 {f: (x, wb.get(f, 0.0)) for f, x in idf.items()}
-        return self._tables[key]
+        return self._tables[block]
 
     def score(self, c: Candidate, explain: int = 0) -> tuple[float, list[str]]:
         """Probability that the candidate defines its concept, and the ``explain`` features that raised it most."""

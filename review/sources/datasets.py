@@ -84,13 +84,14 @@ _YES = frozenset({"1", "1.0", "true"})  # R writes logicals as TRUE / FALSE
 _NO = frozenset({"0", "0.0", "false"})
 
 
+_NO_LABEL = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "<na>"})  # not "-"/"none": "excluded" in a sheet?
+
+
 def _label(value: Any, where: str) -> int | None:
     """1 or 0; None for a missing label (empty, ``NA``, ``NULL``…: the record is left out of the simulation)."""
-    from review.sources.importers import is_missing
-
-    if is_missing(value):
+    v = str(value if value is not None else "").strip().lower()
+    if v in _NO_LABEL:
         return None
-    v = str(value).strip().lower()
     if v in _YES:
         return 1
     if v in _NO:
@@ -183,7 +184,7 @@ def _load_table(path: Path) -> Dataset:
                    unlabelled=unlabelled)
 
 
-_RIS_LABEL = re.compile(r"\b(label_included|included|label)\s*[:=]\s*(\S+)", re.I)
+_RIS_LABEL = re.compile(r"\b(label_included|included|label)[ \t]*[:=][ \t]*(\S*)", re.I)
 
 
 def _load_ris(path: Path) -> Dataset:

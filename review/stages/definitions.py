@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -111,30 +112,39 @@ def extract(store: Store, protocol: Protocol, progress: bool = True, model: Mode
             if text:
                 items.append((rec.id, field, text, rec.language or None, rec.year,
                               field != "title" or reads_as_sentence(text)))
-    _JOB.update(lexicon=lexicon, model=model, threshold=cut)
-    try:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        bar = {"total": len(items), "desc": "definitions", "unit": "text", "disable": not progress}
-        if workers > 1 and len(items) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
-            # CPU-bound and independent per text: one forked worker per core (they inherit _JOB), results in order
-            with ProcessPoolExecutor(min(workers, 4), mp_context=mp.get_context("fork")) as pool:
-                found = list(tqdm(pool.map(_find, items, chunksize=32), **bar))
-        else:
-            found = [_find(item) for item in tqdm(items, **bar)]
-    finally:
-        _JOB.clear()
+    job = (lexicon, model, cut)
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    bar = {"total": len(items), "desc": "definitions", "unit": "text", "disable": not progress}
+    if workers > 1 and len(items) >= PARALLEL_FROM and sys.platform == "linux":
+        # CPU-bound and independent per text: one forked worker per core (fork: the job is inherited, not pickled;
+        # Linux only, where forking is safe), the results in the order of the texts
+        with ProcessPoolExecutor(min(workers, 4), mp_context=mp.get_context("fork"), initializer=_init_worker,
+                                 initargs=(job,)) as pool:
+            found = list(tqdm(pool.map(_find_in_worker, items, chunksize=32), **bar))
+    else:
+        found = [_find(job, item) for item in tqdm(items, **bar)]
     return [d for ds in found for d in ds]
 
 
 #: texts from which :func:`extract` uses a process per core (below, starting them costs more than it saves)
 PARALLEL_FROM = 500
-_JOB: dict[str, Any] = {}  # what the worker processes need, set by extract before they are forked
+_WORKER_JOB: tuple = ()  # (lexicon, model, threshold) in a worker process
 
 
-def _find(item: tuple) -> list[Definition]:
+def _init_worker(job: tuple) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _find_in_worker(item: tuple) -> list[Definition]:
+    return _find(_WORKER_JOB, item)
+
+
+def _find(job: tuple, item: tuple) -> list[Definition]:
+    lexicon, model, cut = job
     rid, field, text, lang, year, judged = item
-    found = find_in_text(text, _JOB["lexicon"], fulltext=field == "fulltext", lang_hint=lang,
-                         model=_JOB["model"] if judged else None, threshold=_JOB["threshold"])
+    found = find_in_text(text, lexicon, fulltext=field == "fulltext", lang_hint=lang,
+                         model=model if judged else None, threshold=cut)
     for d in found:
         d.record_id, d.field, d.year = rid, field, year
     return found
