@@ -381,3 +381,15 @@ def test_an_empty_entry_is_kept_and_listed_not_refused(name, bad_dir):
     assert empty[0]["record"] in r.keys
     rec = r.records[r.keys.index(empty[0]["record"])]
     assert not rec.title and not rec.doi and not rec.authors
+
+
+def test_missing_values_are_the_spellings_tools_write_not_any_case(tmp_path):
+    """R's NA, SQL's NULL, pandas' NaN are missing; "Na" (a surname) and "Null" (a word) are values."""
+    f = tmp_path / "r.csv"
+    f.write_text("title,author,year,journal\n"
+                 "Null hypothesis testing in welfare research,Na,2019,NA\n"
+                 "NULL,NA,NA,Public Administration\n", encoding="utf-8")
+    a, b = read_file(f).records
+    assert a.title == "Null hypothesis testing in welfare research" and [x.name for x in a.authors] == ["Na"]
+    assert a.year == 2019 and a.venue == ""
+    assert b.title == "" and b.authors == [] and b.year is None and b.venue == "Public Administration"

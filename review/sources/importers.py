@@ -34,9 +34,11 @@ from review.sources.openalex_json import from_openalex
 FORMATS = ("ris", "bibtex", "csv", "openalex")
 MAX_FIELD = 100_000  # characters; a longer title or author field is a broken file, not a record
 _LIMITS = {"title": 4_000, "authors": 100_000, "venue": 1_000, "year": 40, "doi": 400}
-#: Cell values that mean "no value" (compared case-insensitively, spaces stripped): R and pandas write ``NA`` /
-#: ``NaN``, SQL exports ``NULL``, Python ``None``, spreadsheets ``#N/A``, many databases ``-``.
-MISSING = frozenset({"", "na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "-", "--", "<na>"})
+#: Cell values that mean "no value" (spaces stripped), in the spellings tools write: R and pandas ``NA`` / ``NaN`` /
+#: ``<NA>``, SQL exports ``NULL``, Python ``None``, spreadsheets ``#N/A``, many databases ``-``. Exact spellings, not
+#: any case: "Na" is a surname (and "Null" a word) where "NA" is R's missing value.
+MISSING = frozenset({"", "NA", "na", "N/A", "n/a", "N.A.", "n.a.", "#N/A", "NaN", "nan", "NAN", "NULL", "null",
+                     "None", "none", "NONE", "<NA>", "-", "--"})
 #: Database names that some exports put where the journal goes (ASySD's ``source`` column, RIS ``DB``).
 _DATABASES = frozenset({"embase", "medline", "pubmed", "cinahl", "psycinfo", "scopus", "web of science",
                         "wos", "web of science core collection", "cochrane library", "central", "ovid", "ebsco",
@@ -49,7 +51,7 @@ def is_missing(value: Any) -> bool:
         return True
     if isinstance(value, float):
         return value != value
-    return isinstance(value, str) and value.strip().lower() in MISSING
+    return isinstance(value, str) and value.strip() in MISSING
 
 
 def _drop_missing(values: dict[str, Any]) -> dict[str, Any]:
