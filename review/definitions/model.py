@@ -215,6 +215,11 @@ def features(c: Candidate) -> dict[str, dict[str, float]]:
     return {"w": w, "c": ch, "x": x, "s": sk}
 
 
+def _tf(count: float) -> float:
+    """Sublinear term frequency: 1 + log(count)."""
+    return 1.0 + math.log(count) if count > 1 else 1.0
+
+
 @dataclass
 class Model:
     """Logistic regression weights over named features, per block; ``idf`` for the ``w`` and ``c`` blocks."""
@@ -225,7 +230,8 @@ class Model:
     block_weight: dict[str, float]
     threshold: float = 0.5  # the cross-validated default; the protocol's [definitions] threshold overrides it
     info: dict = field(default_factory=dict)
-    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # see _table
+    _tables_of: tuple = field(default=(), init=False, repr=False, compare=False)  # the (weights, idf) they are of
 
     # -- scoring -----------------------------------------------------------------------------------
     def vector(self, c: Candidate) -> dict[str, dict[str, float]]:
@@ -235,9 +241,9 @@ class Model:
             idf = self.idf.get(block)
             if idf is None:
                 known = self.weights.get(block, {})
-                vals = {f: 1.0 + math.log(v) if v > 1 else 1.0 for f, v in counts.items() if f in known}
+                vals = {f: _tf(v) for f, v in counts.items() if f in known}
             else:
-                vals = {f: (1.0 + math.log(v) if v > 1 else 1.0) * idf[f] for f, v in counts.items() if f in idf}
+                vals = {f: _tf(v) * idf[f] for f, v in counts.items() if f in idf}
             norm = math.sqrt(sum(v * v for v in vals.values())) or 1.0
             bw = self.block_weight.get(block, 1.0)
             out[block] = {f: bw * v / norm for f, v in vals.items()}
@@ -246,10 +252,9 @@ class Model:
     def _table(self, block: str) -> dict[str, tuple[float, float]]:
         """``{feature: (idf or 1, weight)}`` of a block, built once; rebuilt when ``weights`` or ``idf`` is
         replaced (a change made inside them needs ``model._tables.clear()``)."""
-        src = self._tables.get("_of")  # the dicts themselves, not their ids: an id can be reused by a new dict
-        if src is None or src[0] is not self.weights or src[1] is not self.idf:
-            self._tables.clear()
-            self._tables["_of"] = (self.weights, self.idf)
+        # kept: the dicts themselves, not their ids (a new dict can take a freed one's id)
+        if not self._tables_of or self._tables_of[0] is not self.weights or self._tables_of[1] is not self.idf:
+            self._tables, self._tables_of = {}, (self.weights, self.idf)
         if block not in self._tables:
             idf, wb = self.idf.get(block), self.weights.get(block, {})
             self._tables[block] = {f: (1.0, w) for f, w in wb.items()} if idf is None else \
@@ -265,7 +270,7 @@ class Model:
                 for f, v in counts.items():
                     t = table.get(f)
                     if t is not None:
-                        x = (1.0 + math.log(v) if v > 1 else 1.0) * t[0]
+                        x = _tf(v) * t[0]
                         s2 += x * x
                         dot += x * t[1]
                 z += self.block_weight.get(block, 1.0) * dot / (math.sqrt(s2) or 1.0)

@@ -82,9 +82,9 @@ def _looks_like_ris(path: Path) -> bool:
 
 _YES = frozenset({"1", "1.0", "true"})  # R writes logicals as TRUE / FALSE
 _NO = frozenset({"0", "0.0", "false"})
-
-
-_NO_LABEL = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "<na>"})  # not "-"/"none": "excluded" in a sheet?
+# A missing label, compared lower-cased; narrower than importers.MISSING on purpose: in a hand-made sheet "-" or
+# "none" may mean "excluded", so they stay an error naming the line.
+_NO_LABEL = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "<na>"})
 
 
 def _label(value: Any, where: str) -> int | None:
