@@ -386,8 +386,11 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
             # (no year on one side: two of venue, volume, pages and issue, the volume or the pages among them, as an
-            # issue number recurs every year)
+            # issue number recurs every year; or, for a title of five content words or more, nothing known that
+            # differs: on the labelled sets every pair with the same title and authors and years apart also
+            # differs in volume, pages, issue, DOI or venue, so the year is never the only difference)
             ok = (dy == 0 and details >= 0) or (dy is None and details >= 2 and (bool(volume) or pages == "agree")) \
+                or (dy is None and not soft and _content_words(a.title) >= 5) \
                 or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
                 or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
