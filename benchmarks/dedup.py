@@ -24,6 +24,12 @@ journals, reordered or reformatted authors, a year off by one, truncated titles)
     python benchmarks/dedup.py --no-peer     # ours only
     python benchmarks/dedup.py --scale-only --n 100000
     python benchmarks/dedup.py --loso        # choose the matcher's settings leave-one-set-out, report out of fold
+    python benchmarks/dedup.py --r-export    # the sets as R's write.csv writes them, both tools
+
+``--r-export`` writes each set the way an R export looks (issue #16's diabetes file): every empty cell
+``NA`` (or, one in six, ``NULL``, ``N/A``, ``NaN``, ``None``, ``-``), 8 % of the years ``[2006]``,
+``2006-05-01``, ``2006.`` or ``n.d.``, a third of the missing page ranges ``NA-NA``, 5 % of the missing
+DOIs ``doi: not available`` (fixed seed), to ``../peers/cache/dedup/r_export/``; both tools run on the copies.
 
 Kinds of duplicates the labelled sets barely contain (fields missing, journal variants, notes in titles,
 author lists cut short, typos, page formats, a year apart, one work from four databases) are measured by
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import random
 import re
@@ -193,6 +200,50 @@ def compare_sets(peer: bool) -> None:
             print(f"{'':<29}ours/bib-dedupe: time {o['seconds'] / b['seconds']:.3f}, memory "
                   f"{o['peak_mb'] / b['peak_mb']:.2f}, recall {o['m']['recall'] - b['m']['recall']:+.4f}"
                   f"  → {'meets' if ok else 'MISSES'} the target (P ≥ 0.999, R ≥ peer's, time ≤ 1/5)")
+
+
+# -- R exports -------------------------------------------------------------------------------------
+def r_export(folder: Path, seed: int = 7) -> Path:
+    """A copy of ``folder/records.csv`` as an R export writes it (see the module docstring)."""
+    rng = random.Random(seed)
+    csv.field_size_limit(sys.maxsize)
+    with open(folder / "records.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = list(rows[0])
+    for r in rows:
+        for k in cols:
+            if k != "ID" and not r[k].strip():
+                r[k] = rng.choice(["NA"] * 6 + ["NULL", "N/A", "NaN", "None", "-"])
+        if r.get("year", "NA") != "NA" and rng.random() < 0.08:
+            r["year"] = rng.choice([f"[{r['year']}]", f"{r['year']}-05-01", "n.d.", f"{r['year']}."])
+        if r.get("pages") == "NA" and rng.random() < 0.3:
+            r["pages"] = "NA-NA"
+        if r.get("doi") == "NA" and rng.random() < 0.05:
+            r["doi"] = "doi: not available"
+    out = CACHE / "r_export" / f"{folder.name}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    w = csv.DictWriter(text, cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    if not out.exists() or out.read_text(encoding="utf-8") != text.getvalue():
+        out.write_text(text.getvalue(), encoding="utf-8")
+    return out
+
+
+def compare_r_exports(peer: bool) -> None:
+    print(f"{'set (R export)':<20}{'records':>8} {'kept':>6} {'tool':<11}{'pair P':>8}{'pair R':>8}{'time s':>8}")
+    for folder in sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists()):
+        ids, truth = load_truth(folder)
+        path = r_export(folder)
+        rows = [("ours", run_ours(path))]
+        if peer:
+            rows.append(("bib-dedupe", run_peer(path, "r_export_" + folder.name)))
+        for tool, r in rows:
+            m = metrics(ids, truth, r["groups"])
+            kept = r.get("records", len(ids))
+            print(f"{folder.name:<20}{len(ids):>8} {kept:>6} {tool:<11}{m['precision']:>8.4f}{m['recall']:>8.4f}"
+                  f"{r['seconds']:>8.2f}")
 
 
 # -- leave-one-set-out ------------------------------------------------------------------------------
@@ -446,7 +497,11 @@ def main() -> None:
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--n", type=int, default=100_000, help="records in the scale run")
     ap.add_argument("--loso", action="store_true", help="leave-one-set-out choice of the settings, out-of-fold table")
+    ap.add_argument("--r-export", action="store_true", help="the sets as R exports (NA cells), both tools")
     args = ap.parse_args()
+    if args.r_export:
+        compare_r_exports(peer=not args.no_peer)
+        return
     if args.loso:
         loso(peer=not args.no_peer)
         return

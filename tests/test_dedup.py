@@ -527,3 +527,35 @@ def test_dedup_files_keeps_an_empty_row_and_lists_it(tmp_path, capsys):
         [("id_3", "4", "", "record kept")]
     assert main(["dedup", str(src), "--out", str(tmp_path / "o2"), "-q", "--strict"]) == 2
     assert "export.csv:4: row id_3: empty record" in capsys.readouterr().err
+
+
+def test_a_proceedings_series_beside_its_conference_name_is_no_evidence_against():
+    """digital_work id_2007018 / id_4007017 (Monnik and Pan 2014): a chapter in the series "Communications in
+    Computer and Information Science" and the same paper under its conference's name; with the year of one
+    missing (an R export's "n.d."), only volume, pages, title and authors are left, and they agree."""
+    title = "Forensic identification of students outsourcing assignment projects from freelancer.com"
+    a = rec(title=title, authors=("Monnik, M.", "Pan, L."), year=None, venue="Communications in Computer and "
+            "Information Science", volume="490", issue="", pages="183--190", type="book-chapter")
+    b = rec(id="b", title=title.title(), authors=("Monnik, Michael", "Pan, Lei"), year=2014,
+            venue="Applications and Techniques in Information Security, ATIS 2014", volume="490", issue="",
+            pages="183--190", type="inproceedings")
+    assert outcome(a, b) == DUPLICATE
+    assert outcome(a, replace(b, pages="191--198")) != DUPLICATE
+    # two journals named differently are still evidence against
+    assert "different venue" in compare(prepare(replace(a, type="article", venue="Computers and Education")),
+                                        prepare(replace(b, type="article"))).reasons
+
+
+def test_a_subtitle_left_out_with_no_year_needs_the_page_range():
+    """digital_work id_2004392 / id_4004391 (Palen et al., CHI 2015), the year of one missing: the title with and
+    without its subtitle, the same authors, venue and page range."""
+    long = "Success & scale in a data-producing organization: The socio-technical evolution of OpenStreetMap"
+    a = rec(title=long, authors=("Palen, L.", "Soden, R.", "Anderson, T. J."), year=None, venue="CHI", volume="",
+            issue="", pages="4113--4122")
+    b = rec(id="b", title="Success & Scale in a Data-Producing Organization", authors=("Palen, Leysia",
+            "Soden, Robert", "Anderson, T. Jennings"), year=2015, venue="CHI", volume="", issue="",
+            pages="4113--4122")
+    c = compare(prepare(a), prepare(b))
+    assert 90 <= float(c.evidence_for[0].split()[1]) < 97, c.reasons  # the band this rule is for
+    assert c.outcome == DUPLICATE
+    assert outcome(a, replace(b, pages="4113")) != DUPLICATE  # a first page alone is not the range

@@ -184,6 +184,7 @@ def _article_number(page: str) -> bool:
         or (page.isdigit() and len(page) >= 5)
 
 
+_PROCEEDINGS = frozenset({"conference", "chapter"})
 _BIBLIOGRAPHIC_CONFLICTS = frozenset({"different pages", "different issue", "different volume", "different doi",
                                       "different pmid", "erratum/reply/comment vs other"})
 
@@ -264,6 +265,8 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     if a.issue and b.issue:
         (pro if a.issue == b.issue else con).append("same issue" if a.issue == b.issue else "different issue")
     venue = _venue_relation(a, b)
+    if venue == "differ" and {a.kind, b.kind} <= _PROCEEDINGS:
+        venue = None  # a series ("Communications in Computer and Information Science") vs its conference's name
     if venue == "agree":
         pro.append("same venue")
     elif venue == "differ":
@@ -399,7 +402,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= 90:
         ok = (dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))) \
-            or (dy is None and authors_ok and details >= 3)
+            or (dy is None and authors_ok and (details >= 3 or (details >= 2 and (bool(volume) or full_range))))
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= PARAMS["title_band"]:  # typos in a short title, a subtitle written differently
         ok = dy == 0 and authors_ok and details >= 2 and pages == "agree"
