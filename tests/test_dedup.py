@@ -541,6 +541,10 @@ def test_a_proceedings_series_beside_its_conference_name_is_no_evidence_against(
             pages="183--190", type="inproceedings")
     assert outcome(a, b) == DUPLICATE
     assert outcome(a, replace(b, pages="191--198")) != DUPLICATE
+    # two conference papers under different proceedings' names (a workshop's and the main meeting's) stay apart
+    workshop, main = replace(a, volume="", pages=""), replace(b, volume="", pages="")
+    assert outcome(workshop, main) == DUPLICATE  # the chapter: title and authors, nothing that differs
+    assert outcome(replace(workshop, type="inproceedings"), main) != DUPLICATE
     # two journals named differently are still evidence against
     assert "different venue" in compare(prepare(replace(a, type="article", venue="Computers and Education")),
                                         prepare(replace(b, type="article"))).reasons

@@ -265,8 +265,11 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     if a.issue and b.issue:
         (pro if a.issue == b.issue else con).append("same issue" if a.issue == b.issue else "different issue")
     venue = _venue_relation(a, b)
-    if venue == "differ" and {a.kind, b.kind} <= _PROCEEDINGS:
-        venue = None  # a series ("Communications in Computer and Information Science") vs its conference's name
+    if venue == "differ" and {a.kind, b.kind} == _PROCEEDINGS:
+        # a chapter in a series ("Communications in Computer and Information Science") vs the same paper under its
+        # conference's name; two conference papers in differently named proceedings may be a workshop's and the
+        # main meeting's, and stay apart
+        venue = None
     if venue == "agree":
         pro.append("same venue")
     elif venue == "differ":
