@@ -211,11 +211,11 @@ def r_export(folder: Path, seed: int = 7) -> Path:
         rows = list(csv.DictReader(fh))
     cols = list(rows[0])
     for r in rows:
+        if r.get("year", "").strip() and rng.random() < 0.08:
+            r["year"] = rng.choice([f"[{r['year']}]", f"{r['year']}-05-01", "n.d.", f"{r['year']}."])
         for k in cols:
             if k != "ID" and not r[k].strip():
                 r[k] = rng.choice(["NA"] * 6 + ["NULL", "N/A", "NaN", "None", "-"])
-        if r.get("year", "NA") != "NA" and rng.random() < 0.08:
-            r["year"] = rng.choice([f"[{r['year']}]", f"{r['year']}-05-01", "n.d.", f"{r['year']}."])
         if r.get("pages") == "NA" and rng.random() < 0.3:
             r["pages"] = "NA-NA"
         if r.get("doi") == "NA" and rng.random() < 0.05:

@@ -87,19 +87,14 @@ def test_a_year_missing_on_one_side_does_not_keep_the_same_article_apart():
     assert outcome(a, replace(b, authors=[Author("Hansen, Anne"), Author("Berg, Ole")])) != DUPLICATE
     no_pages = replace(b, pages="")
     assert outcome(a, no_pages) == DUPLICATE  # venue and volume: two details besides title and authors
-    # Nothing else known, and nothing that differs: a long title and the author list carry it (cytology
-    # id_0000094 / id_0000095, Whitlock et al., with "n.d." for 2011 and no volume or pages).
-    assert outcome(a, replace(no_pages, volume="")) == DUPLICATE
-    assert outcome(a, replace(no_pages, volume="", venue="")) == DUPLICATE
-    in_jcv = replace(a, venue="Journal of Clinical Virology")
-    assert outcome(in_jcv, replace(no_pages, volume="", venue="Gynecologic Oncology")) != DUPLICATE
-    # A title of a few words may be a column in every issue (haematology "Gateways to clinical trials", by the
-    # same authors for years): with the year missing it needs the volume or the pages.
-    column = rec(title="Gateways to clinical trials", authors=("Bayes, M.", "Rabasseda, X.", "Prous, J. R."),
-                 year=2006, venue="Methods and Findings in Experimental and Clinical Pharmacology", volume="28",
-                 issue="3", pages="185")
-    assert outcome(column, replace(column, id="c", year=None, authors=[Author("Bayes, M.")], volume="", issue="",
-                                   pages="")) != DUPLICATE
+    # Title, authors and venue alone stay for a human: a meeting abstract and its paper share them, and the volume
+    # and pages that tell them apart are what a record without a year often lacks.
+    assert outcome(a, replace(no_pages, volume="")) != DUPLICATE
+    assert outcome(a, replace(no_pages, volume="", venue="")) != DUPLICATE
+    abstract = replace(a, id="abs", year=2019, venue="Blood", volume="134", issue="Suppl 1", pages="32")
+    assert outcome(abstract, replace(a, id="paper", year=None, venue="Blood", volume="", pages="")) != DUPLICATE
+    with_issue = replace(a, issue="1")  # an issue number recurs every year: with venue alone it is not enough
+    assert outcome(with_issue, replace(with_issue, id="e", year=None, volume="", pages="")) != DUPLICATE
 
 
 @pytest.mark.parametrize("change", [
@@ -541,10 +536,12 @@ def test_a_proceedings_series_beside_its_conference_name_is_no_evidence_against(
             pages="183--190", type="inproceedings")
     assert outcome(a, b) == DUPLICATE
     assert outcome(a, replace(b, pages="191--198")) != DUPLICATE
-    # two conference papers under different proceedings' names (a workshop's and the main meeting's) stay apart
-    workshop, main = replace(a, volume="", pages=""), replace(b, volume="", pages="")
-    assert outcome(workshop, main) == DUPLICATE  # the chapter: title and authors, nothing that differs
-    assert outcome(replace(workshop, type="inproceedings"), main) != DUPLICATE
+    # without the same volume and pages a chapter may be the conference paper republished or extended, in the
+    # same year too (AIS papers carry no pages)
+    paper = replace(b, year=2014, volume="", pages="")
+    assert outcome(replace(a, year=2014, volume="", pages="120-140"), paper) != DUPLICATE
+    # two conference papers under differently named proceedings (a workshop's and the main meeting's) stay apart
+    assert outcome(replace(a, type="inproceedings", volume=""), replace(b, volume="")) != DUPLICATE
     # two journals named differently are still evidence against
     assert "different venue" in compare(prepare(replace(a, type="article", venue="Computers and Education")),
                                         prepare(replace(b, type="article"))).reasons
@@ -563,3 +560,14 @@ def test_a_subtitle_left_out_with_no_year_needs_the_page_range():
     assert 90 <= float(c.evidence_for[0].split()[1]) < 97, c.reasons  # the band this rule is for
     assert c.outcome == DUPLICATE
     assert outcome(a, replace(b, pages="4113")) != DUPLICATE  # a first page alone is not the range
+    # nor the volume: a main title alone scores in this band against each of its companion papers
+    guideline = "Guidelines for the diagnosis and management of chronic lymphocytic leukaemia"
+    part = rec(title=guideline + ": diagnosis and staging", year=2012, venue="British Journal of Haematology",
+               volume="159", issue="5", pages="541-564")
+    assert outcome(part, rec(id="g", title=guideline, year=None, venue="British Journal of Haematology",
+                             volume="159", issue="", pages="")) != DUPLICATE
+
+
+def test_scopus_no_author_placeholder_is_no_author():
+    """Scopus writes "[No author name available]": not a surname, so two unauthored items do not share authors."""
+    assert prepare(rec(authors=("[No author name available]",))).surnames == ()

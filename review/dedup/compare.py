@@ -265,16 +265,17 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     if a.issue and b.issue:
         (pro if a.issue == b.issue else con).append("same issue" if a.issue == b.issue else "different issue")
     venue = _venue_relation(a, b)
-    if venue == "differ" and {a.kind, b.kind} == _PROCEEDINGS:
-        # a chapter in a series ("Communications in Computer and Information Science") vs the same paper under its
-        # conference's name; two conference papers in differently named proceedings may be a workshop's and the
-        # main meeting's, and stay apart
+    if venue == "differ" and {a.kind, b.kind} == _PROCEEDINGS and a.volume and a.volume == b.volume \
+            and a.first_page and a.first_page == b.first_page and a.last_page == b.last_page:
+        # a chapter in a series ("Communications in Computer and Information Science", vol. 490, pp. 183-190) vs the
+        # same paper under its conference's name, in the same volume and pages; without them a chapter may be a
+        # conference paper republished or extended, and two conference papers a workshop's and the main meeting's
         venue = None
     if venue == "agree":
         pro.append("same venue")
     elif venue == "differ":
         soft.append("different venue")
-    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != {"conference", "chapter"}:
+    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != _PROCEEDINGS:
         con.append(f"{a.kind} vs {b.kind}")
     auth = _author_similarity(a, b)
     if auth is not None:
@@ -392,11 +393,10 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
             # (no year on one side: two of venue, volume, pages and issue, the volume or the pages among them, as an
-            # issue number recurs every year; or, for a title of five content words or more, nothing known that
-            # differs: on the labelled sets every pair with the same title and authors and years apart also
-            # differs in volume, pages, issue, DOI or venue, so the year is never the only difference)
+            # issue number recurs every year. Title and authors alone are not enough: a meeting abstract and its
+            # paper, a protocol and its results, a thesis and its article share them, and the volume or pages that
+            # tell them apart are what a record without a year so often lacks)
             ok = (dy == 0 and details >= 0) or (dy is None and details >= 2 and (bool(volume) or pages == "agree")) \
-                or (dy is None and not soft and _content_words(a.title) >= 5) \
                 or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
                 or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
@@ -405,7 +405,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= 90:
         ok = (dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))) \
-            or (dy is None and authors_ok and (details >= 3 or (details >= 2 and (bool(volume) or full_range))))
+            or (dy is None and authors_ok and (details >= 3 or (details >= 2 and full_range)))
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= PARAMS["title_band"]:  # typos in a short title, a subtitle written differently
         ok = dy == 0 and authors_ok and details >= 2 and pages == "agree"

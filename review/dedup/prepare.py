@@ -174,7 +174,7 @@ def _title_parts(title: str) -> tuple[str, frozenset, frozenset, frozenset, tupl
     return f, frozenset(numbers), frozenset(labels), frozenset(notice), tuple(alts)
 
 
-_NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a"))
+_NO_AUTHOR = frozenset(("anonymous", "anon", "et al", "others", "n/a", "no author name available"))  # the last: Scopus
 
 
 def _author_parts(name: str) -> tuple[str, tuple[str, ...]]:
