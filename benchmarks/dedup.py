@@ -220,15 +220,19 @@ def r_export(folder: Path, seed: int = 7) -> Path:
             r["pages"] = "NA-NA"
         if r.get("doi") == "NA" and rng.random() < 0.05:
             r["doi"] = "doi: not available"
-    out = CACHE / "r_export" / f"{folder.name}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_csv(CACHE / "r_export" / f"{folder.name}.csv", cols, rows)
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict]) -> Path:
+    """Write ``rows`` as CSV, only when the content changes (so cached peer results stay valid)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()
-    w = csv.DictWriter(text, cols, lineterminator="\n")
+    w = csv.DictWriter(text, fields, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    if not out.exists() or out.read_text(encoding="utf-8") != text.getvalue():
-        out.write_text(text.getvalue(), encoding="utf-8")
-    return out
+    if not path.exists() or path.read_text(encoding="utf-8") != text.getvalue():
+        path.write_text(text.getvalue(), encoding="utf-8")
+    return path
 
 
 def compare_r_exports(peer: bool) -> None:

@@ -276,17 +276,7 @@ def build(kind: str) -> tuple[Path, list, list, dict]:
                 for x in ids:
                     orig = x.split(":", 1)[1].rstrip("~")
                     group[x] = f"{name}:g{gid[orig]}" if orig in gid else f"{name}:{orig}"
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{kind}.csv"
-    import io
-
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, FIELDS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    if not path.exists() or path.read_text(encoding="utf-8") != buf.getvalue():
-        path.write_text(buf.getvalue(), encoding="utf-8")
-    return path, recall, look, group
+    return bench.write_csv(OUT / f"{kind}.csv", FIELDS, rows), recall, look, group
 
 
 def score(groups: list[list[str]], recall: list, group: dict) -> tuple[int, int, set]:
