@@ -571,14 +571,3 @@ def test_a_subtitle_left_out_with_no_year_needs_the_page_range():
 def test_scopus_no_author_placeholder_is_no_author():
     """Scopus writes "[No author name available]": not a surname, so two unauthored items do not share authors."""
     assert prepare(rec(authors=("[No author name available]",))).surnames == ()
-
-
-@pytest.mark.parametrize("kind", ["erratum", "retraction"])
-def test_a_notice_typed_as_such_is_not_its_article(kind):
-    """OpenAlex and Crossref type errata and retraction notices that repeat the article's title as it stands: the
-    type marks them as notices, as "Erratum:" in the title would."""
-    article = rec(type="article", issue="", pages="")
-    notice = replace(article, id="n", type=kind)
-    assert outcome(article, replace(notice, type="article")) == DUPLICATE  # the same fields, typed alike
-    assert outcome(article, notice) != DUPLICATE
-    assert "erratum/reply/comment vs other" in compare(prepare(article), prepare(notice)).reasons

@@ -78,7 +78,6 @@ _TYPES = {
 }
 
 
-_NOTICE_TYPES = frozenset(("erratum", "retraction"))  # record types (review.core.records) that are notices
 _ASCII_PUNCT = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 _NOTICE_HINTS = ("errat", "corrig", "retract", "withdraw", "concern", "repl", "respons", "comment", "correct",
                  "addend")
@@ -292,8 +291,6 @@ class Prepared:
 def prepare(rec: Record) -> Prepared:
     """Normalised matching features of a record (computed once per record)."""
     t, nums, labels, notice, alts = _title_parts(rec.title)
-    if (rec.type or "").lower() in _NOTICE_TYPES:  # a notice that repeats its article's title as it stands
-        notice = notice | {rec.type.lower()}
     parts = [_author_parts(a.name) for a in rec.authors[:30]]
     surnames = tuple(p[0] for p in parts if p[0])
     initials = _initial_keys([a.name for a, p in zip(rec.authors, parts) if p[0]], surnames)
