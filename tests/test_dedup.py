@@ -540,8 +540,11 @@ def test_a_proceedings_series_beside_its_conference_name_is_no_evidence_against(
     # same year too (AIS papers carry no pages)
     paper = replace(b, year=2014, volume="", pages="")
     assert outcome(replace(a, year=2014, volume="", pages="120-140"), paper) != DUPLICATE
-    # two conference papers under differently named proceedings (a workshop's and the main meeting's) stay apart
-    assert outcome(replace(a, type="inproceedings", volume=""), replace(b, volume="")) != DUPLICATE
+    # only a chapter beside a conference paper, and not pages from 1, which every per-paper numbered item has
+    assert outcome(replace(a, type="inproceedings"), b) != DUPLICATE
+    assert outcome(replace(a, pages="1-8"), replace(b, pages="1-8")) != DUPLICATE
+    assert outcome(a, replace(b, volume="491")) != DUPLICATE
+    assert outcome(a, replace(b, pages="183--191")) != DUPLICATE
     # two journals named differently are still evidence against
     assert "different venue" in compare(prepare(replace(a, type="article", venue="Computers and Education")),
                                         prepare(replace(b, type="article"))).reasons

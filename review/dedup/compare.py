@@ -266,7 +266,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         (pro if a.issue == b.issue else con).append("same issue" if a.issue == b.issue else "different issue")
     venue = _venue_relation(a, b)
     if venue == "differ" and {a.kind, b.kind} == _PROCEEDINGS and a.volume and a.volume == b.volume \
-            and a.first_page and a.first_page == b.first_page and a.last_page == b.last_page:
+            and a.first_page not in ("", "1") and a.first_page == b.first_page and a.last_page == b.last_page:
         # a chapter in a series ("Communications in Computer and Information Science", vol. 490, pp. 183-190) vs the
         # same paper under its conference's name, in the same volume and pages; without them a chapter may be a
         # conference paper republished or extended, and two conference papers a workshop's and the main meeting's
@@ -405,7 +405,7 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= 90:
         ok = (dy == 0 and ((authors_ok and details >= 1) or (auth is not None and details >= 3))) \
-            or (dy is None and authors_ok and (details >= 3 or (details >= 2 and full_range)))
+            or (dy is None and authors_ok and (details >= 3 or (details >= 2 and full_range and a.first_page != "1")))
         return outcome(DUPLICATE if ok else MAYBE)
     if t >= PARAMS["title_band"]:  # typos in a short title, a subtitle written differently
         ok = dy == 0 and authors_ok and details >= 2 and pages == "agree"
