@@ -27,9 +27,10 @@ journals, reordered or reformatted authors, a year off by one, truncated titles)
     python benchmarks/dedup.py --r-export    # the sets as R's write.csv writes them, both tools
 
 ``--r-export`` writes each set the way an R export looks (issue #16's diabetes file): every empty cell
-``NA`` (or, one in six, ``NULL``, ``N/A``, ``NaN``, ``None``, ``-``), 8 % of the years ``[2006]``,
-``2006-05-01``, ``2006.`` or ``n.d.``, a third of the missing page ranges ``NA-NA``, 5 % of the missing
-DOIs ``doi: not available`` (fixed seed), to ``../peers/cache/dedup/r_export/``; both tools run on the copies.
+``NA`` or one of ``NULL``, ``N/A``, ``NaN``, ``None``, ``-`` (drawn 6:1:1:1:1:1), 8 % of the years ``[2006]``,
+``2006-05-01``, ``2006.`` or ``n.d.``; of the empty page cells written ``NA``, 30 % become ``NA-NA``; of the
+empty DOI cells written ``NA``, 5 % ``doi: not available`` (fixed seed). R's row-name column is left out. To
+``../peers/cache/dedup/r_export/``; both tools run on the copies.
 
 Kinds of duplicates the labelled sets barely contain (fields missing, journal variants, notes in titles,
 author lists cut short, typos, page formats, a year apart, one work from four databases) are measured by
