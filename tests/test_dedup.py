@@ -544,6 +544,7 @@ def test_a_proceedings_series_beside_its_conference_name_is_no_evidence_against(
     assert outcome(replace(a, type="inproceedings"), b) != DUPLICATE
     assert outcome(replace(a, pages="1-8"), replace(b, pages="1-8")) != DUPLICATE
     assert outcome(a, replace(b, volume="491")) != DUPLICATE
+    assert outcome(replace(a, year=2015, volume=""), b) != DUPLICATE  # a year apart, no volume to compare
     assert outcome(a, replace(b, pages="183--191")) != DUPLICATE
     # two journals named differently are still evidence against
     assert "different venue" in compare(prepare(replace(a, type="article", venue="Computers and Education")),
