@@ -132,6 +132,11 @@ def metrics(ids: list[str], true_groups: list[list[str]], predicted: list[list[s
             "sensitivity": TP / (TP + FN) if TP + FN else 1.0, "specificity": TN / (TN + FP) if TN + FP else 1.0}
 
 
+def labelled_sets() -> list[Path]:
+    """The labelled set folders of ``../shared/data/dedup/`` (those with a ``duplicate_groups.csv``), sorted."""
+    return sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists())
+
+
 def load_truth(folder: Path) -> tuple[list[str], list[list[str]]]:
     csv.field_size_limit(sys.maxsize)
     with open(folder / "records.csv", encoding="utf-8", newline="") as fh:
@@ -178,7 +183,7 @@ def run_ours(csv_path: Path, nice: bool = True, params: dict | None = None) -> d
 
 
 def compare_sets(peer: bool) -> None:
-    folders = sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists())
+    folders = labelled_sets()
     head = (f"{'set':<20}{'records':>8} {'tool':<11}{'pair P':>8}{'pair R':>8}{'FP pairs':>9}{'FN pairs':>9}"
             f"{'sens':>7}{'spec':>7}{'time s':>9}{'cpu s':>8}{'peak MB':>9}")
     print(head)
@@ -238,7 +243,7 @@ def write_csv(path: Path, fields: list[str], rows: list[dict]) -> Path:
 
 def compare_r_exports(peer: bool) -> None:
     print(f"{'set (R export)':<20}{'records':>8} {'kept':>6} {'tool':<11}{'pair P':>8}{'pair R':>8}{'time s':>8}")
-    for folder in sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists()):
+    for folder in labelled_sets():
         ids, truth = load_truth(folder)
         path = r_export(folder)
         rows = [("ours", run_ours(path))]
@@ -246,7 +251,7 @@ def compare_r_exports(peer: bool) -> None:
             rows.append(("bib-dedupe", run_peer(path, "r_export_" + folder.name)))
         for tool, r in rows:
             m = metrics(ids, truth, r["groups"])
-            kept = r.get("records", len(ids))
+            kept = r.get("records", "-")  # bib-dedupe's result does not say how many records it read
             print(f"{folder.name:<20}{len(ids):>8} {kept:>6} {tool:<11}{m['precision']:>8.4f}{m['recall']:>8.4f}"
                   f"{r['seconds']:>8.2f}")
 
@@ -272,7 +277,7 @@ def loso(peer: bool = True) -> None:
     from review.dedup.prepare import prepare
     from review.sources.importers import read_file
 
-    folders = sorted(p for p in (SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists())
+    folders = labelled_sets()
     data = {}
     for f in folders:
         ids, truth = load_truth(f)

@@ -88,7 +88,7 @@ def precision_recall(pred: np.ndarray, y: np.ndarray) -> str:
 
 
 def main() -> None:
-    folders = sorted(p for p in (bench.SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists())
+    folders = bench.labelled_sets()
     sets = {f.name: labelled_pairs(f) for f in folders}
     print(f"{'held-out set':<20} {'rules P / R (false pairs)':<28} {'learned':<28} {'learned + rules outcome':<28}")
     for held, (X, y) in sets.items():

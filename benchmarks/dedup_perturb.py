@@ -256,7 +256,7 @@ def build(kind: str) -> tuple[Path, list, list, dict]:
     """The CSV for ``kind`` (rewritten only if changed), its recall and look-alike pairs, group per id."""
     rng = random.Random(f"{SEED}:{kind}")
     rows, recall, look, group = [], [], [], {}
-    for name in sorted(p.name for p in (bench.SHARED / "dedup").iterdir() if (p / "duplicate_groups.csv").exists()):
+    for name in [p.name for p in bench.labelled_sets()]:
         recs, dups, alike, gid = select_pairs(name)
         for pairs_, out in ((dups, recall), (alike, look)):
             for a, b in pairs_:
