@@ -71,7 +71,8 @@ def test_lenient_skips_and_lists_every_bad_entry(bad_dir, tmp_path):
     r = read_file(bad_dir / "csv_extra_field.csv", lenient=True)
     assert r.keys == ["c1"] and "6 fields" in r.skipped[0]["reason"]
     r = read_file(bad_dir / "ris_text_outside.ris", lenient=True)
-    assert r.keys == ["r1", "r2"] and r.skipped[0]["locator"] == "7"
+    assert r.keys == ["r1", "r2"] and not r.skipped
+    assert [(p["line"], p["action"]) for p in r.problems] == [("7", "line left out")]
     r = read_file(bad_dir / "bib_unbalanced.bib", lenient=True)
     assert r.keys == ["ok1"] and "syntax error" in r.skipped[0]["reason"]
 
@@ -393,3 +394,25 @@ def test_missing_values_are_the_spellings_tools_write_not_any_case(tmp_path):
     assert a.title == "Null hypothesis testing in welfare research" and [x.name for x in a.authors] == ["Na"]
     assert a.year == 2019 and a.venue == ""
     assert b.title == "" and b.authors == [] and b.year is None and b.venue == "Public Administration"
+
+
+def test_ris_banners_between_references_are_left_out_and_listed(tmp_path, capsys):
+    """Some databases write a banner before each reference ("Record #1 of 2", "Provider: …"): by default the
+    references are read and every banner line is listed; a tagged line outside a reference (a reference whose TY
+    is missing) still stops the import, since a record would be lost."""
+    ris = tmp_path / "banners.ris"
+    ris.write_text("Record #1 of 2\nProvider: Provider\n1.\nTY  - JOUR\nID  - a1\nTI  - First title\nER  - \n\n"
+                   "Record #2 of 2\n2.\nTY  - JOUR\nID  - a2\nTI  - Second title\nER  - \n", encoding="utf-8")
+    r = read_file(ris)
+    assert r.keys == ["a1", "a2"] and [rec.title for rec in r.records] == ["First title", "Second title"]
+    assert [p["line"] for p in r.problems] == ["1", "2", "3", "9", "10"]
+    assert all(p["action"] == "line left out" and "Record #" in r.problems[0]["reason"] for p in r.problems)
+    assert main(["dedup", str(ris), "--out", str(tmp_path / "out"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "2 records read, 5 problems" in out and f"{ris}:9: line left out: text outside a reference" in out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "import_problems.csv", encoding="utf-8")))
+    assert [(r["line"], r["action"]) for r in rows][:2] == [("1", "line left out"), ("2", "line left out")]
+    missing_ty = tmp_path / "missing_ty.ris"
+    missing_ty.write_text("AU  - Smith, J.\nTI  - A reference without its type line\nER  - \n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"missing_ty.ris:1: text outside a reference"):
+        read_file(missing_ty)

@@ -404,7 +404,12 @@ _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
 
 
 def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
-    """``(first line number, lines)`` per reference, by ``TY`` … ``ER``; stray text is a problem."""
+    """``(first line number, lines)`` per reference, by ``TY`` … ``ER``.
+
+    A tagged line outside a reference is a problem (a reference whose ``TY`` is missing or broken). Untagged text
+    between references (the banners some databases write, "Record #1 of 2", "Provider: …") holds no field: it is
+    left out and listed among the file's problems; ``--strict`` stops at it.
+    """
     start, lines = 0, []
     for n, line in enumerate(text.split("\n"), 1):
         m = _RIS_TAG.match(line)
@@ -412,9 +417,13 @@ def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
         if not start:
             if tag == "TY":
                 start, lines = n, [line]
-            elif line.strip():
+            elif tag or (line.strip() and col.strict):
                 col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} "
                                     "(a reference starts with the tag TY)")
+            elif line.strip():
+                col.result.problems.append({"file": str(col.path), "line": str(n), "record": "", "field": "",
+                                            "reason": f"text outside a reference: {line.strip()[:50]!r}",
+                                            "action": "line left out"})
             continue
         if tag == "TY":
             col.problem(f"{start}", f"reference has no end tag ER before the next TY at line {n}")
@@ -802,13 +811,13 @@ PROBLEM_COLUMNS = ("file", "line", "record", "field", "problem", "action")
 def write_problems(path: str | Path, results: list[ImportResult]) -> int:
     """Write every problem of ``results`` (dropped fields, skipped entries) to a CSV file; returns their number.
 
-    Columns: :data:`PROBLEM_COLUMNS`; ``action`` is ``field dropped``, ``record kept`` (an empty record) or
-    ``entry skipped``.
+    Columns: :data:`PROBLEM_COLUMNS`; ``action`` is ``field dropped``, ``record kept`` (an empty record),
+    ``entry skipped`` or ``line left out`` (text between RIS references).
     """
     rows = []
     for res in results:
         rows += [(p["file"], p["line"], p["record"], p["field"], p["reason"],
-                  "field dropped" if p["field"] else "record kept") for p in res.problems]
+                  p.get("action") or ("field dropped" if p["field"] else "record kept")) for p in res.problems]
         rows += [(s["file"], s["locator"].split()[0] if s["locator"] else "", "", "", s["reason"], "entry skipped")
                  for s in res.skipped]
     path = Path(path)

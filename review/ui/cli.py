@@ -390,8 +390,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _print_problems(skipped: list[dict], dropped: list[dict], limit: int = 20) -> None:
     lines = [f"  skipped {s['file']}:{s['locator']}: {s['reason']}" for s in skipped] + \
-        [f"  {p['file']}:{p['line']}: record {p['record']}" + (f", field {p['field']}" if p["field"] else "")
-         + f": {p['reason']}" for p in dropped]
+        [f"  {p['file']}:{p['line']}: " + (f"record {p['record']}" if p["record"] else p.get("action", ""))
+         + (f", field {p['field']}" if p["field"] else "") + f": {p['reason']}" for p in dropped]
     for line in lines[:limit]:
         print(line)
     if len(lines) > limit:
