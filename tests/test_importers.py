@@ -416,3 +416,58 @@ def test_ris_banners_between_references_are_left_out_and_listed(tmp_path, capsys
     missing_ty.write_text("AU  - Smith, J.\nTI  - A reference without its type line\nER  - \n", encoding="utf-8")
     with pytest.raises(InputError, match=r"missing_ty.ris:1: text outside a reference"):
         read_file(missing_ty)
+
+
+def test_web_of_science_plain_text(good_dir):
+    """A Web of Science plain-text export (real records, tests/data/importers/PROVENANCE.md): continuation lines
+    join the field above (a title over two lines), one author per line, UT as the record's id."""
+    r = read_file(good_dir / "wos_plain.txt")
+    assert r.format == "wos" and r.keys == ["WOS:000221807500019", "WOS:000221807500020"]
+    a, b = r.records
+    assert a.title == ("Interactions stabilizing the structure of the core light-harvesting complex (LHl) of "
+                       "photosynthetic bacteria and its subunit (B820)")
+    assert [x.name for x in a.authors] == ["Parkes-Loach, PS", "Majeed, AP", "Law, CJ", "Loach, PA"]
+    assert (a.year, a.venue, a.volume, a.issue, a.pages, a.doi, a.pmid, a.type) == \
+        (2004, "BIOCHEMISTRY", "43", "22", "7003-7016", "10.1021/bi049798f", "15170338", "article")
+    assert len(b.authors) == 9 and b.pages == "7017-7027" and b.abstract.startswith("We use laser flash")
+    assert not r.problems
+
+
+def test_pubmed_medline_format(good_dir):
+    """PubMed's own format (.nbib; real records, abridged): full author names, the DOI from LID/AID, the year from
+    DP, the journal's full name, continuation lines joined; a review's type from its publication types."""
+    r = read_file(good_dir / "pubmed.nbib")
+    assert r.format == "medline" and r.keys == ["30922926", "36448670"]
+    a, b = r.records
+    assert [x.name for x in a.authors] == ["Griffin, Darren K", "Larkin, Denis M", "O'Connor, Rebecca E"]
+    assert (a.year, a.venue, a.volume, a.issue, a.pages, a.doi, a.pmid, a.type) == \
+        (2020, "European journal of medical genetics", "63", "2", "103640", "10.1016/j.ejmg.2019.03.004",
+         "30922926", "review")
+    assert a.abstract.endswith("genome assemblies of extant species.") and "Dinosaur" in a.keywords
+    assert (b.doi, b.year, b.type, b.venue) == ("10.7554/elife.80092", 2022, "article", "eLife")
+
+
+def test_medline_abbreviated_page_ranges():
+    from review.sources.importers import _medline_pages
+
+    assert _medline_pages("123-9") == ("123", "129") and _medline_pages("1021-35") == ("1021", "1035")
+    assert _medline_pages("e0815") == ("e0815", "") and _medline_pages("45-52, 60") == ("45", "52")
+
+
+def test_tagged_files_report_bad_cells_and_truncation(tmp_path):
+    wos = tmp_path / "savedrecs.txt"
+    wos.write_text("FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nAU Hansen, A\nTI Co-production\nPY NA\n"
+                   "DI not-a-doi\nUT WOS:1\nER\n\nPT J\nAU Berg, O\nTI Samskaping\nUT WOS:2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"savedrecs.txt:11: file ends inside this record"):
+        read_file(wos)
+    r = read_file(wos, lenient=True)
+    assert r.keys == ["WOS:1"] and r.records[0].year is None and r.records[0].doi is None
+    assert [(p["line"], p["field"]) for p in r.problems] == [("7", "doi")]  # "NA" is a missing year, not a problem
+    with pytest.raises(InputError, match=r"savedrecs.txt:7: .*doi"):
+        read_file(wos, strict=True)
+    nbib = tmp_path / "pubmed.nbib"
+    nbib.write_text("PMID- 1\nTI  - A title\n      over two lines\nDP  - NULL\n\nhello\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"pubmed.nbib:6: not a tagged line: .hello."):
+        read_file(nbib)
+    r = read_file(nbib, lenient=True)
+    assert r.records[0].title == "A title over two lines" and r.records[0].year is None

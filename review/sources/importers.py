@@ -28,10 +28,11 @@ from typing import Any
 
 from review.core.errors import InputError
 from review.core.records import Author, Record, Source
+from review.core.settings import IMPORT_FORMATS
 from review.core.text import normalize_doi, normalize_pmid, short_openalex_id, stable_id
 from review.sources.openalex_json import from_openalex
 
-FORMATS = ("ris", "bibtex", "csv", "openalex")
+FORMATS = IMPORT_FORMATS
 MAX_FIELD = 100_000  # characters; a longer title or author field is a broken file, not a record
 _LIMITS = {"title": 4_000, "authors": 100_000, "venue": 1_000, "year": 40, "doi": 400}
 #: Cell values that mean "no value" (spaces stripped), in the spellings tools write: R and pandas ``NA`` / ``NaN`` /
@@ -168,7 +169,8 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
 
 
 def detect_format(path: str | Path) -> str:
-    """``ris``, ``bibtex``, ``csv`` or ``openalex`` from the file name, else from its first bytes."""
+    """``ris``, ``bibtex``, ``csv``, ``openalex``, ``wos`` or ``medline`` from the file name, else from its first
+    bytes."""
     path = Path(path)
     name = path.name.lower()
     for suffix in (".gz", ".zip"):
@@ -176,7 +178,8 @@ def detect_format(path: str | Path) -> str:
             return "openalex"
     ext = name.rsplit(".", 1)[-1] if "." in name else ""
     by_ext = {"ris": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv",
-              "tsv": "csv", "tab": "csv", "json": "openalex", "jsonl": "openalex", "ndjson": "openalex"}
+              "tsv": "csv", "tab": "csv", "json": "openalex", "jsonl": "openalex", "ndjson": "openalex",
+              "nbib": "medline", "ciw": "wos"}
     if ext in by_ext:
         return by_ext[ext]
     if not path.exists():
@@ -184,13 +187,18 @@ def detect_format(path: str | Path) -> str:
     head = path.read_bytes()[:4096].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if re.match(r"[A-Z][A-Z0-9]  -", head):
         return "ris"
+    if re.match(r"PMID- ?\d", head):
+        return "medline"
+    if re.match(r"(?:FN |VR |PT [A-Z]\n)", head):
+        return "wos"
     if head.startswith("@") or re.search(r"^@\w+\s*[{(]", head, re.M):
         return "bibtex"
     if head[:1] in "[{":
         return "openalex"
     if "," in head.split("\n", 1)[0] or "\t" in head.split("\n", 1)[0]:
         return "csv"
-    raise InputError(f"{path}: cannot tell the format (RIS, BibTeX, CSV or OpenAlex JSON); name it with --format")
+    raise InputError(f"{path}: cannot tell the format (RIS, BibTeX, CSV, OpenAlex JSON, Web of Science or "
+                     "PubMed text); name it with --format")
 
 
 # -- common conversion helpers ------------------------------------------------------------------
@@ -504,6 +512,139 @@ def _ris_values(e: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- Web of Science and PubMed (MEDLINE) tagged text ------------------------------------------------
+# Web of Science "plain text" (savedrecs.txt): "TI Title", continuation lines indented three spaces, "ER" ends a
+# record. PubMed's "PubMed" format (.nbib / pubmed-*.txt): "TI  - Title", continuation lines indented six spaces,
+# a blank line ends a record. One tag per line; a tag may repeat (AU, MH, ...).
+_TAGGED = {
+    "wos": (re.compile(r"^([A-Z][A-Z0-9])(?: (.*))?$"), "   ", "PT", "ER"),
+    "medline": (re.compile(r"^([A-Z][A-Z0-9]{1,3}) *- ?(.*)$"), "      ", "PMID", ""),
+}
+_WOS_LISTS = frozenset({"AU", "AF", "BA", "BF", "CA", "GP", "BE", "C1", "C3", "CR"})  # one value per line
+_WOS_HEADER = frozenset({"FN", "VR", "EF"})
+
+
+def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int, dict[str, list[tuple[int, str]]]]]:
+    """``(first line, {tag: [(line, value), ...]})`` per record of a Web of Science or MEDLINE file."""
+    tag_re, indent, first, end = _TAGGED[fmt]
+    start, fields, last = 0, {}, None
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith(indent) and line.strip():
+            if last is None:
+                col.problem(f"{n}", f"continuation line outside a record: {line.strip()[:50]!r}")
+            elif fmt == "wos" and last in _WOS_LISTS:
+                fields[last].append((n, line.strip()))
+            else:
+                ln, value = fields[last][-1]
+                fields[last][-1] = (ln, f"{value} {line.strip()}".strip())
+            continue
+        m = tag_re.match(line.rstrip())
+        tag = m.group(1) if m else None
+        if not line.strip() or tag == end or (fmt == "wos" and tag in _WOS_HEADER):
+            if start and (fmt == "medline" or tag == end or tag == "EF"):
+                yield start, fields
+                start, fields = 0, {}
+            last = None
+            continue
+        if tag is None:
+            col.problem(f"{n}", f"not a tagged line: {line.strip()[:50]!r} (expected a {fmt_name(fmt)} tag)")
+            last = None
+            continue
+        if not start:
+            if tag != first:
+                col.problem(f"{n}", f"text outside a record: {line.strip()[:50]!r} (a record starts with {first})")
+                last = None
+                continue
+            start = n
+        elif tag == first and fmt == "wos":
+            col.problem(f"{start}", f"record has no end tag ER before the next PT at line {n}")
+            start, fields = n, {}
+        fields.setdefault(tag, []).append((n, (m.group(2) or "").strip()))
+        last = tag
+    if start:
+        if fmt == "wos":
+            col.problem(f"{start}", "file ends inside this record (no end tag ER); the file may be truncated")
+        else:
+            yield start, fields
+
+
+def fmt_name(fmt: str) -> str:
+    return {"wos": "Web of Science", "medline": "PubMed/MEDLINE"}.get(fmt, fmt)
+
+
+def _medline_pages(value: str) -> tuple[str, str]:
+    """First and last page of a MEDLINE ``PG`` ("123-9" is 123-129; "e0815" stays)."""
+    first, _, last = _clean(value).split(",")[0].partition("-")
+    first, last = first.strip(), last.strip()
+    if first.isdigit() and last.isdigit() and len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    return first, last
+
+
+def _medline_type(types: list[str]) -> str:
+    """The record's type from its publication types: a notice or review type wins over "Journal Article";
+    "Retracted Publication" and "Corrected and Republished Article" are the article itself."""
+    for t in types:
+        if t.lower() in ("published erratum", "retraction of publication", "review", "systematic review",
+                         "meta-analysis", "editorial", "comment", "letter", "preprint"):
+            return t
+    return "Journal Article" if types else ""
+
+
+def _tagged_values(fmt: str, f: dict[str, list[tuple[int, str]]]) -> dict[str, Any]:
+    one = lambda *tags: next((v for t in tags for _, v in f.get(t, ()) if v), "")  # noqa: E731
+    every = lambda tag: [v for _, v in f.get(tag, ()) if v]  # noqa: E731
+    if fmt == "wos":
+        return {
+            "title": one("TI"), "abstract": one("AB"), "authors": every("AF") or every("AU"), "year": one("PY"),
+            "venue": one("SO", "SE"), "volume": one("VL"), "issue": one("IS"),
+            "first_page": one("BP", "AR"), "last_page": one("EP"), "doi": one("DI"), "pmid": one("PM"),
+            "isbn": one("BN"), "publisher": one("PU"), "type": one("DT") or {"B": "book"}.get(one("PT"), ""),
+            "language": one("LA"), "keywords": [k for v in every("DE") for k in v.split(";")],
+        }
+    first, last = _medline_pages(one("PG"))
+    ids = every("LID") + every("AID")
+    doi = next((v[: -len("[doi]")].strip() for v in ids if v.endswith("[doi]")), "")
+    book = bool(one("BTI"))
+    return {
+        "title": one("TI", "BTI"), "abstract": one("AB"), "authors": every("FAU") or every("AU"),
+        "year": one("DP", "DEP"), "venue": one("JT", "TA"), "volume": one("VI"), "issue": one("IP"),
+        "first_page": first, "last_page": last, "doi": doi, "pmid": one("PMID"), "isbn": one("ISBN"),
+        "publisher": one("PB"), "type": "book" if book and not one("TI") else _medline_type(every("PT")),
+        "language": one("LA"), "keywords": every("OT") + [m.lstrip("*") for m in every("MH")],
+    }
+
+
+_TAGGED_FIELD = {"wos": {"doi": "DI", "year": "PY", "title": "TI"}, "medline": {"doi": "LID", "year": "DP",
+                                                                                 "title": "TI"}}
+
+
+def read_tagged(path: str | Path, fmt: str, lenient: bool = False, encoding: str = "utf-8",
+                strict: bool = False) -> ImportResult:
+    """Read a Web of Science plain-text export (``fmt="wos"``) or a PubMed/MEDLINE file (``"medline"``).
+
+    Raises
+    ------
+    InputError
+        For a malformed file or record (strict mode: a malformed field too), naming file and line.
+    """
+    path = Path(path)
+    col = _Collector(path, fmt, lenient, strict)
+    text = _read_text(path, encoding)
+    lines, tags = text.split("\n"), _TAGGED_FIELD[fmt]
+    position = 0
+    for start, fields in _tagged_entries(text, fmt, col):
+        position += 1
+        key = (fields.get("UT") or fields.get("PMID") or [(0, "")])[0][1] or str(position)
+        end = max(ln for vals in fields.values() for ln, _ in vals)
+        raw = "\n".join(lines[start - 1:end])
+        line_of = lambda fld, fs=fields: str(fs[tags[fld]][0][0]) if tags.get(fld) in fs else None  # noqa: E731
+        rec = col.build(_tagged_values(fmt, fields), Source(fmt, str(path), f"{start} {key}"), key, f"{start}",
+                        "record", line_of)
+        col.add(rec, raw, key, f"{start}")
+    return _finish(col)
+
+
 # -- BibTeX -----------------------------------------------------------------------------------
 def read_bibtex(path: str | Path, lenient: bool = False, encoding: str = "utf-8",
                 strict: bool = False) -> ImportResult:
@@ -778,7 +919,9 @@ def _finish(col: _Collector, header: list[str] | None = None) -> ImportResult:
     return res
 
 
-READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": read_openalex}
+READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": read_openalex,
+           "wos": lambda path, **kw: read_tagged(path, "wos", **kw),
+           "medline": lambda path, **kw: read_tagged(path, "medline", **kw)}
 
 
 def read_file(path: str | Path, format: str | None = None, lenient: bool = False,

@@ -20,6 +20,7 @@ from review.core.errors import ReviewError
 from review.core.protocol import Protocol
 from review.core.protocol import load as load_protocol
 from review.core.protocol import loads as loads_protocol
+from review.core.settings import IMPORT_FORMATS
 from review.core.store import Store, writable
 
 EXIT_USER_ERROR = 2
@@ -587,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "import", cmd_import, "import RIS, BibTeX, CSV or OpenAlex files into the review store")
     p.add_argument("files", nargs="+", metavar="FILE", help="files to import (format from the suffix, or --format)")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
-    p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="default: from the file")
+    p.add_argument("--format", "-f", choices=IMPORT_FORMATS, help="default: from the file")
     p.add_argument("--lenient", action="store_true", help="skip malformed entries (listed) instead of stopping")
     p.add_argument("--strict", action="store_true", help="refuse a file for one malformed field (default: drop "
                    "the field, keep the record, list it)")
@@ -602,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p.add_argument("--review", action="store_true", help="decide 'maybe' pairs: s(ame)/d(ifferent)/k(skip)/q(uit)")
     p.add_argument("--reviewer", "-r", help="your name, for --review")
-    p.add_argument("--format", "-f", choices=["ris", "bibtex", "csv", "openalex"], help="file mode: input format")
+    p.add_argument("--format", "-f", choices=IMPORT_FORMATS, help="file mode: input format")
     p.add_argument("--lenient", action="store_true", help="file mode: skip malformed entries (listed)")
     p.add_argument("--strict", action="store_true", help="file mode: refuse a file for one malformed field")
     p.add_argument("--column", action="append", metavar="FIELD=HEADER", help="file mode: CSV column for a field")
