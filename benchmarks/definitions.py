@@ -10,13 +10,17 @@ the records go into a fresh store, the definitions stage runs on it with the pro
 from what it wrote (``definitions.csv``): nothing is looked up from the gold label. Two columns of figures:
 
 - ``shipped``: the shipped model (review/assets/definition_model.json). It was trained on the shared development
-  set and benchmarks/data/definitions/collected*.tsv, so on those files this is an **in-sample** figure.
+  set and benchmarks/data/definitions/*.tsv, so on those files this is an **in-sample** figure.
 - ``--heldout``: instead of the shipped model, one trained on the ``--train`` sets only (default: the shipped
   model's training sets other than the labelled files), so the labelled files are truly held out: e.g.
   ``--labelled collected2_*.tsv --heldout`` trains on the dev set and collected_*.tsv and scores the new pages.
 - ``cv``: grouped cross-validation by source page (``url``; GroupKFold): the pool is the labelled sets plus the
   shipped model's training sets (``--train``); for each fold a model is trained on the other folds
   (benchmarks/train_definitions.py's recipe) and the stage runs with it; the held-out labelled sentences are scored.
+
+Both the held-out and the cross-validated models are also trained on benchmarks/data/definitions/neighbours_*.tsv
+(sentences that define, or only name, neighbouring concepts such as Bürgerbeteiligung or brukermedvirkning, with
+that term masked), as the shipped model is; those rows are never scored. ``--no-neighbours`` leaves them out.
 
 Labelled files: ``.tsv`` as in shared/data/definitions (tab-separated, no quoting; ``label`` C/N, ``concept``
 keys, ``;`` for two) or ``.csv`` with ``sentence, is_definition, concept`` (optional ``protocol``, ``lang``, ``url``).
@@ -47,7 +51,7 @@ from review.sources.labels import iter_labelled  # noqa: E402
 from review.stages import definitions as stage  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_definitions import default_sets  # noqa: E402
+from train_definitions import NEIGHBOURS, default_sets  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.625, 0.65, 0.7)
 
@@ -155,15 +159,16 @@ def pool_rows(labelled: list[dict], train_paths: list[Path]) -> list[dict]:
 
 
 def cross_validated(labelled: list[dict], pool: list[dict], protocol, lexicon: Lexicon, workdir: Path,
-                    folds: int = 5) -> dict[int, dict[str, float]]:
+                    folds: int = 5, extra: list[dict] = ()) -> dict[int, dict[str, float]]:
     """Scores of the labelled rows (indices into ``labelled``; the pool starts with them), each from a model
-    trained on the pool's other folds (grouped by ``url``), through the stage with threshold 0."""
+    trained on the pool's other folds (grouped by ``url``) and the ``extra`` rows (the neighbouring concepts'
+    sentences: always trained on, never scored), through the stage with threshold 0."""
     from sklearn.model_selection import GroupKFold
 
     groups = [r.get("url") or f"{r['file']}#{i}" for i, r in enumerate(pool)]
     out: dict[int, dict[str, float]] = {}
     for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(pool, groups=groups)):
-        model = train_on([pool[i] for i in tr], lexicon)
+        model = train_on([pool[i] for i in tr] + list(extra), lexicon)
         held = [i for i in te if i < len(labelled)]
         scores = stage_predictions(labelled, protocol, model, workdir / f"fold{k}", threshold=0.0)
         out.update({i: scores.get(i, {}) for i in held})
@@ -171,12 +176,12 @@ def cross_validated(labelled: list[dict], pool: list[dict], protocol, lexicon: L
 
 
 def held_out_by(labelled: list[dict], pool: list[dict], key: str, protocol, lexicon: Lexicon,
-                workdir: Path, cut: float) -> dict[str, dict]:
+                workdir: Path, cut: float, extra: list[dict] = ()) -> dict[str, dict]:
     """Leave one value of ``key`` (``lang``, ``file``) out: train on the pool's other rows, score the labelled
     rows of that value at threshold ``cut``."""
     out = {}
     for value in sorted({r.get(key, "") for r in labelled} - {""}):
-        model = train_on([r for r in pool if r.get(key) != value], lexicon)
+        model = train_on([r for r in pool if r.get(key) != value] + [r for r in extra if r.get(key) != value], lexicon)
         idx = [i for i, r in enumerate(labelled) if r.get(key) == value]
         scores = stage_predictions(labelled, protocol, model, workdir / f"{key}-{value}", threshold=0.0)
         out[value] = evaluate(labelled, decide(scores, cut), idx)
@@ -245,6 +250,8 @@ def main() -> int:
     ap.add_argument("--checks", action="store_true", help="also leave-one-language-out and leave-one-file-out")
     ap.add_argument("--errors", action="store_true", help="print every wrong sentence (cross-validated scores)")
     ap.add_argument("--speed", action="store_true", help="also time extraction over the shipped corpus")
+    ap.add_argument("--no-neighbours", action="store_true", help="train without the neighbouring concepts' "
+                    "sentences (benchmarks/data/definitions/neighbours_*.tsv; never scored)")
     args = ap.parse_args()
     paths = [Path(p) for p in args.labelled] if args.labelled else default_sets()
     protocol = _protocol(args.protocol)
@@ -254,6 +261,10 @@ def main() -> int:
     cut = stage.threshold(protocol)
     print(f"labelled: {', '.join(p.name for p in paths)} ({len(rows)} sentences, "
           f"{sum(bool(r['gold']) for r in rows)} definitions); protocol {protocol.path}; threshold {cut}")
+    extra = [] if args.no_neighbours else read_sets([p for p in NEIGHBOURS if p.name not in {q.name for q in paths}])
+    if extra:
+        print(f"trained on besides (never scored): {len(extra)} sentences defining or naming neighbouring concepts "
+              f"({', '.join(p.name for p in NEIGHBOURS)})")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         first = None
@@ -261,9 +272,9 @@ def main() -> int:
             names = {p.name for p in paths}
             train_paths = [Path(p) for p in args.train] if args.train else [p for p in default_sets()
                                                                             if p.name not in names]
-            first = train_on(read_sets(train_paths), lexicon)
+            first = train_on(read_sets(train_paths) + extra, lexicon)
             print(f"held out: the first column is a model trained on {', '.join(p.name for p in train_paths)} "
-                  f"({first.info['sentences']} sentences) only")
+                  f"({first.info['sentences'] - len(extra)} sentences) and the neighbouring concepts' only")
         shipped_scores = stage_predictions(rows, _protocol(args.protocol), first, Path(tmp) / "shipped", full_run=True)
         secs = time.perf_counter() - t0
         shipped = decide(shipped_scores, 0.0)
@@ -273,7 +284,8 @@ def main() -> int:
             train_paths = [Path(p) for p in args.train] if args.train else default_sets()
             pool = pool_rows(rows, train_paths)
             _keys(pool, protocol)
-            cv_scores = cross_validated(rows, pool, _protocol(args.protocol), lexicon, Path(tmp) / "cv", args.folds)
+            cv_scores = cross_validated(rows, pool, _protocol(args.protocol), lexicon, Path(tmp) / "cv", args.folds,
+                                        extra)
             cv = decide(cv_scores, cut)
             print(f"cross-validation: {args.folds} folds grouped by url over {len(pool)} sentences "
                   f"({len({r.get('url') for r in pool})} pages); the labelled ones are scored")
@@ -291,7 +303,7 @@ def main() -> int:
             for key in ("lang", "file"):
                 print(f"\nleave one {key} out (train on the pool without it, score it):")
                 for value, r in held_out_by(rows, pool, key, _protocol(args.protocol), lexicon,
-                                            Path(tmp) / "checks", cut).items():
+                                            Path(tmp) / "checks", cut, extra).items():
                     print(f"  {value:<20} n {r['n']:>4}  P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}"
                           f" macro {r['macro_f1']:.3f}")
         if args.errors:

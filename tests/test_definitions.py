@@ -658,3 +658,25 @@ def test_one_default_threshold_for_the_setting_the_stage_and_training():
     from review.definitions.training import THRESHOLD
 
     assert DefinitionsSettings().threshold == DEFAULT_THRESHOLD == THRESHOLD
+
+
+def test_neighbour_rows_teach_the_frame_with_their_own_term_masked():
+    """A labelled row with a ``term`` (a neighbouring concept, real sentences in tests/data/definitions) gives one
+    candidate for that term, labelled by the row: the term is masked as the target, the protocol's concepts as the
+    others, and a term the sentence does not contain gives no candidate."""
+    from review.core.protocol import load
+    from review.definitions.model import masked_tokens
+    from review.definitions.training import labelled_candidates
+
+    lex = Lexicon.from_protocol(load(PROTOCOLS / "coproduction.toml"))
+    rows = list(D_labels.iter_labelled(SAMPLE.parent / "real_neighbours.tsv"))
+    cands, labels, groups = labelled_candidates(rows, lex)
+    assert labels == [0, 1, 1, 0] and groups == [r["url"] for r in rows]
+    for cand, row in zip(cands, rows):
+        (s, e), = cand.target
+        assert cand.sentence[s:e] == row["term"]
+        assert masked_tokens(cand).count("xtgtx") == 1
+    assert masked_tokens(cands[2])[:2] == ["xtgtx", "is"] and "xothx" in masked_tokens(cands[2])  # co-creation
+    assert not any(cand.others for cand in (cands[0], cands[1], cands[3]))
+    missing = dict(rows[1], term="Udbud")
+    assert labelled_candidates([missing], lex) == ([], [], [])
