@@ -247,7 +247,7 @@ def test_ids_are_stable_and_reimport_adds_nothing(good_dir, tmp_path):
 def test_cli_import(good_dir, review_protocol, capsys):
     assert main(["import", str(good_dir / "zotero.bib"), str(good_dir / "wos.txt"), "-p", str(review_protocol)]) == 0
     out = capsys.readouterr().out
-    assert "zotero.bib: 2 record(s) read (2 new), 0 skipped, 0 field(s) dropped [bibtex]" in out
+    assert "zotero.bib: 2 record(s) read (2 new), 0 skipped, 0 problem(s) [bibtex]" in out
 
 
 @pytest.mark.parametrize("value, names", [
@@ -406,12 +406,17 @@ def test_ris_banners_between_references_are_left_out_and_listed(tmp_path, capsys
     r = read_file(ris)
     assert r.keys == ["a1", "a2"] and [rec.title for rec in r.records] == ["First title", "Second title"]
     assert [p["line"] for p in r.problems] == ["1", "2", "3", "9", "10"]
-    assert all(p["action"] == "line left out" and "Record #" in r.problems[0]["reason"] for p in r.problems)
+    assert all(p["action"] == "line left out" and "text outside a reference" in p["reason"] for p in r.problems)
+    assert "Record #1 of 2" in r.problems[0]["reason"]
     assert main(["dedup", str(ris), "--out", str(tmp_path / "out"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "2 records read, 5 problems" in out and f"{ris}:9: line left out: text outside a reference" in out
     rows = list(csv.DictReader(open(tmp_path / "out" / "import_problems.csv", encoding="utf-8")))
     assert [(r["line"], r["action"]) for r in rows][:2] == [("1", "line left out"), ("2", "line left out")]
+    loose = tmp_path / "loose.ris"  # one-space tags (a pasted reference): still a reference, never left out
+    loose.write_text("TY  - JOUR\nTI  - Good one\nER  - \n\nTY - JOUR\nTI - Pasted\nER - \n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"loose.ris:5: text outside a reference: 'TY - JOUR'"):
+        read_file(loose)
     missing_ty = tmp_path / "missing_ty.ris"
     missing_ty.write_text("AU  - Smith, J.\nTI  - A reference without its type line\nER  - \n", encoding="utf-8")
     with pytest.raises(InputError, match=r"missing_ty.ris:1: text outside a reference"):
@@ -452,6 +457,7 @@ def test_medline_abbreviated_page_ranges():
 
     assert _medline_pages("123-9") == ("123", "129") and _medline_pages("1021-35") == ("1021", "1035")
     assert _medline_pages("e0815") == ("e0815", "") and _medline_pages("45-52, 60") == ("45", "52")
+    assert _medline_pages("1021-35; quiz 1036") == ("1021", "1035")
 
 
 def test_tagged_files_report_bad_cells_and_truncation(tmp_path):
@@ -471,3 +477,28 @@ def test_tagged_files_report_bad_cells_and_truncation(tmp_path):
         read_file(nbib)
     r = read_file(nbib, lenient=True)
     assert r.records[0].title == "A title over two lines" and r.records[0].year is None
+
+
+def test_tagged_records_keep_their_own_fields_and_whole_raw_text(good_dir, tmp_path):
+    """A PMID without the blank line before it starts a record (nothing mixed into the one above); the stored raw
+    text ends with the record's last continuation line; MEDLINE's year from DEP when DP is missing, a DOI problem on
+    the line of the value it came from; WoS group and anonymous authors, a journal record without DT."""
+    r = read_file(good_dir / "pubmed.nbib")
+    assert r.raws[0].endswith("      2019 Mar 25.") and r.raws[1].endswith("doi: 10.7554/eLife.80092.")
+    nbib = tmp_path / "two.nbib"
+    nbib.write_text("PMID- 100\nTI  - Letter without DOI\nDP  - 2021\nPT  - Letter\n"
+                    "PMID- 200\nTI  - Research article\nDEP - 20190325\nLID - S0000 [pii]\nAB  - x\n"
+                    "AID - not/a-doi [doi]\nFAU - Berg, Olav\n", encoding="utf-8")
+    r = read_file(nbib)
+    assert r.keys == ["100", "200"] and r.records[0].doi is None and not r.records[0].authors
+    assert (r.records[0].type, r.records[1].year, r.records[1].authors[0].name) == ("letter", 2019, "Berg, Olav")
+    assert [(p["line"], p["field"]) for p in r.problems] == [("10", "doi")]
+    wos = tmp_path / "savedrecs.txt"
+    wos.write_bytes(b"PT J\r\nAU [Anonymous]\r\nCA WHO Study Group\r\nTI Report\r\nEA JAN 2021\r\nUT WOS:9\r\n"
+                    b"ER\r\n\r\nEF\r\n")
+    r = read_file(wos)
+    assert r.format == "wos" and [a.name for a in r.records[0].authors] == ["WHO Study Group"]
+    assert (r.records[0].type, r.records[0].year) == ("article", 2021)
+    txt = tmp_path / "pubmed-export.txt"
+    txt.write_text("PMID- 300\nTI  - A title\n", encoding="utf-8")
+    assert read_file(txt).format == "medline"

@@ -189,7 +189,7 @@ def detect_format(path: str | Path) -> str:
         return "ris"
     if re.match(r"PMID- ?\d", head):
         return "medline"
-    if re.match(r"(?:FN |VR |PT [A-Z]\n)", head):
+    if re.match(r"(?:FN |VR |PT [A-Z]\r?\n)", head):
         return "wos"
     if head.startswith("@") or re.search(r"^@\w+\s*[{(]", head, re.M):
         return "bibtex"
@@ -409,6 +409,7 @@ def _build(values: dict[str, Any], source: Source, rid: str,
 
 # -- RIS --------------------------------------------------------------------------------------
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
+_RIS_LOOSE_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9] {0,3}-(?: |$)")  # "TY - JOUR", "ty  - JOUR": a reference, misspelt
 
 
 def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
@@ -425,7 +426,7 @@ def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
         if not start:
             if tag == "TY":
                 start, lines = n, [line]
-            elif tag or (line.strip() and col.strict):
+            elif tag or _RIS_LOOSE_TAG.match(line) or (line.strip() and col.strict):
                 col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} "
                                     "(a reference starts with the tag TY)")
             elif line.strip():
@@ -524,10 +525,13 @@ _WOS_LISTS = frozenset({"AU", "AF", "BA", "BF", "CA", "GP", "BE", "C1", "C3", "C
 _WOS_HEADER = frozenset({"FN", "VR", "EF"})
 
 
-def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int, dict[str, list[tuple[int, str]]]]]:
-    """``(first line, {tag: [(line, value), ...]})`` per record of a Web of Science or MEDLINE file."""
+_Fields = dict[str, list[tuple[int, str]]]  # tag -> [(line, value), ...]
+
+
+def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int, int, _Fields]]:
+    """``(first line, last line, {tag: [(line, value), ...]})`` per record of a Web of Science or MEDLINE file."""
     tag_re, indent, first, end = _TAGGED[fmt]
-    start, fields, last = 0, {}, None
+    start, stop, fields, last = 0, 0, {}, None
     for n, line in enumerate(text.split("\n"), 1):
         if line.startswith(indent) and line.strip():
             if last is None:
@@ -537,12 +541,13 @@ def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int,
             else:
                 ln, value = fields[last][-1]
                 fields[last][-1] = (ln, f"{value} {line.strip()}".strip())
+            stop = n
             continue
         m = tag_re.match(line.rstrip())
         tag = m.group(1) if m else None
         if not line.strip() or tag == end or (fmt == "wos" and tag in _WOS_HEADER):
             if start and (fmt == "medline" or tag == end or tag == "EF"):
-                yield start, fields
+                yield start, (n if tag == end else stop), fields
                 start, fields = 0, {}
             last = None
             continue
@@ -556,16 +561,19 @@ def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int,
                 last = None
                 continue
             start = n
-        elif tag == first and fmt == "wos":
-            col.problem(f"{start}", f"record has no end tag ER before the next PT at line {n}")
+        elif tag == first:
+            if fmt == "wos":
+                col.problem(f"{start}", f"record has no end tag ER before the next PT at line {n}")
+            else:  # no blank line before the next PMID: it starts a record all the same
+                yield start, stop, fields
             start, fields = n, {}
         fields.setdefault(tag, []).append((n, (m.group(2) or "").strip()))
-        last = tag
+        last, stop = tag, n
     if start:
         if fmt == "wos":
             col.problem(f"{start}", "file ends inside this record (no end tag ER); the file may be truncated")
         else:
-            yield start, fields
+            yield start, stop, fields
 
 
 def fmt_name(fmt: str) -> str:
@@ -573,8 +581,8 @@ def fmt_name(fmt: str) -> str:
 
 
 def _medline_pages(value: str) -> tuple[str, str]:
-    """First and last page of a MEDLINE ``PG`` ("123-9" is 123-129; "e0815" stays)."""
-    first, _, last = _clean(value).split(",")[0].partition("-")
+    """First and last page of a MEDLINE ``PG`` ("123-9" is 123-129; "e0815" stays; "1021-35; quiz 1036": 1021-1035)."""
+    first, _, last = re.split(r"[,;]", _clean(value))[0].partition("-")
     first, last = first.strip(), last.strip()
     if first.isdigit() and last.isdigit() and len(last) < len(first):
         last = first[: len(first) - len(last)] + last
@@ -591,15 +599,17 @@ def _medline_type(types: list[str]) -> str:
     return "Journal Article" if types else ""
 
 
-def _tagged_values(fmt: str, f: dict[str, list[tuple[int, str]]]) -> dict[str, Any]:
+def _tagged_values(fmt: str, f: _Fields) -> dict[str, Any]:
     one = lambda *tags: next((v for t in tags for _, v in f.get(t, ()) if v), "")  # noqa: E731
     every = lambda tag: [v for _, v in f.get(tag, ()) if v]  # noqa: E731
     if fmt == "wos":
+        authors = [a for a in every("AF") or every("AU") if a.lower() != "[anonymous]"] or every("CA")
         return {
-            "title": one("TI"), "abstract": one("AB"), "authors": every("AF") or every("AU"), "year": one("PY"),
+            "title": one("TI"), "abstract": one("AB"), "authors": authors, "year": one("PY", "EA"),
             "venue": one("SO", "SE"), "volume": one("VL"), "issue": one("IS"),
             "first_page": one("BP", "AR"), "last_page": one("EP"), "doi": one("DI"), "pmid": one("PM"),
-            "isbn": one("BN"), "publisher": one("PU"), "type": one("DT") or {"B": "book"}.get(one("PT"), ""),
+            "isbn": one("BN"), "publisher": one("PU"),
+            "type": one("DT") or {"J": "article", "B": "book", "S": "book", "P": "patent"}.get(one("PT"), ""),
             "language": one("LA"), "keywords": [k for v in every("DE") for k in v.split(";")],
         }
     first, last = _medline_pages(one("PG"))
@@ -607,16 +617,25 @@ def _tagged_values(fmt: str, f: dict[str, list[tuple[int, str]]]) -> dict[str, A
     doi = next((v[: -len("[doi]")].strip() for v in ids if v.endswith("[doi]")), "")
     book = bool(one("BTI"))
     return {
-        "title": one("TI", "BTI"), "abstract": one("AB"), "authors": every("FAU") or every("AU"),
-        "year": one("DP", "DEP"), "venue": one("JT", "TA"), "volume": one("VI"), "issue": one("IP"),
+        "title": one("TI", "BTI"), "abstract": one("AB"), "authors": every("FAU") or every("AU") or every("CN"),
+        "year": one("DP") or one("DEP")[:4], "venue": one("JT", "TA"), "volume": one("VI"), "issue": one("IP"),
         "first_page": first, "last_page": last, "doi": doi, "pmid": one("PMID"), "isbn": one("ISBN"),
         "publisher": one("PB"), "type": "book" if book and not one("TI") else _medline_type(every("PT")),
         "language": one("LA"), "keywords": every("OT") + [m.lstrip("*") for m in every("MH")],
     }
 
 
-_TAGGED_FIELD = {"wos": {"doi": "DI", "year": "PY", "title": "TI"}, "medline": {"doi": "LID", "year": "DP",
-                                                                                 "title": "TI"}}
+_TAGGED_FIELD = {"wos": {"doi": ("DI",), "year": ("PY", "EA"), "title": ("TI",)},
+                 "medline": {"doi": ("LID", "AID"), "year": ("DP", "DEP"), "title": ("TI", "BTI")}}
+
+
+def _tagged_line(fields: _Fields, tags: tuple[str, ...], doi: bool = False) -> str | None:
+    """The line of the value a field was taken from (a MEDLINE DOI: the first LID/AID marked ``[doi]``)."""
+    for tag in tags:
+        for ln, value in fields.get(tag, ()):
+            if value and (not doi or value.endswith("[doi]")):
+                return str(ln)
+    return None
 
 
 def read_tagged(path: str | Path, fmt: str, lenient: bool = False, encoding: str = "utf-8",
@@ -633,12 +652,11 @@ def read_tagged(path: str | Path, fmt: str, lenient: bool = False, encoding: str
     text = _read_text(path, encoding)
     lines, tags = text.split("\n"), _TAGGED_FIELD[fmt]
     position = 0
-    for start, fields in _tagged_entries(text, fmt, col):
+    for start, end, fields in _tagged_entries(text, fmt, col):
         position += 1
         key = (fields.get("UT") or fields.get("PMID") or [(0, "")])[0][1] or str(position)
-        end = max(ln for vals in fields.values() for ln, _ in vals)
         raw = "\n".join(lines[start - 1:end])
-        line_of = lambda fld, fs=fields: str(fs[tags[fld]][0][0]) if tags.get(fld) in fs else None  # noqa: E731
+        line_of = lambda fld, fs=fields: _tagged_line(fs, tags.get(fld, ()), fmt == "medline" and fld == "doi")  # noqa: E731
         rec = col.build(_tagged_values(fmt, fields), Source(fmt, str(path), f"{start} {key}"), key, f"{start}",
                         "record", line_of)
         col.add(rec, raw, key, f"{start}")

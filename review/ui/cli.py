@@ -383,7 +383,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     n_problems = write_problems(problems_file, r["results"])
     for f in r["files"]:
         print(f"{f['file']}: {f['records']} record(s) read ({f['new']} new), {f['skipped']} skipped, "
-              f"{f['problems']} field(s) dropped [{f['format']}]")
+              f"{f['problems']} problem(s) [{f['format']}]")
         _print_problems(f["skipped_entries"], f["problem_entries"])
     print(f"{r['records']} records read, {n_problems} problems" + (f" (see {problems_file})" if n_problems else ""))
     return 0
