@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from review.definitions.extract import DEFAULT_THRESHOLD, Lexicon, candidates
 from review.definitions.model import Candidate, Model, train
@@ -59,7 +60,12 @@ def labelled_candidates(rows: Iterable[dict], lexicon: Lexicon) -> tuple[list[Ca
 def term_candidate(sentence: str, term: str, lexicon: Lexicon) -> Candidate | None:
     """The candidate of ``term`` in ``sentence``, the lexicon's concepts as the other terms (None: not found)."""
     lex = Lexicon({**lexicon.terms, _TERM: (term,)}, compounds=lexicon.compounds)
-    return next((c for c, d in candidates(sentence, lex) if d.concept == _TERM), None)
+    cand = next((c for c, d in candidates(sentence, lex) if d.concept == _TERM), None)
+    if cand is None:
+        return None
+    # a protocol term inside the same span ("offentlig-privat innovationssamarbejde") is the term itself, not another
+    inside = lambda o: any(s <= o[0] and o[1] <= e for s, e in cand.target)  # noqa: E731
+    return replace(cand, others=tuple(o for o in cand.others if not inside(o)))
 
 
 def train_on(rows: Sequence[dict], lexicon: Lexicon, C: float = C, min_df: int = MIN_DF, threshold: float = THRESHOLD,
