@@ -477,6 +477,13 @@ def test_tagged_files_report_bad_cells_and_truncation(tmp_path):
         read_file(nbib)
     r = read_file(nbib, lenient=True)
     assert r.records[0].title == "A title over two lines" and r.records[0].year is None
+    inside = tmp_path / "inside.nbib"
+    inside.write_text("PMID- 1\nTI  - A title\nstray text\nAB  - An abstract\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"inside.nbib:3: not a tagged line"):
+        read_file(inside)
+    r = read_file(inside, lenient=True)
+    assert r.records[0].abstract == "An abstract" and not r.skipped
+    assert [(p["line"], p["action"]) for p in r.problems] == [("3", "line left out")]
 
 
 def test_tagged_records_keep_their_own_fields_and_whole_raw_text(good_dir, tmp_path):

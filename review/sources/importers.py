@@ -552,7 +552,12 @@ def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int,
             last = None
             continue
         if tag is None:
-            col.problem(f"{n}", f"not a tagged line: {line.strip()[:50]!r} (expected a {fmt_name(fmt)} tag)")
+            reason = f"not a tagged line: {line.strip()[:50]!r} (expected a {fmt_name(fmt)} tag)"
+            if start and col.lenient:  # the record goes on: only this line is lost, and listed
+                col.result.problems.append({"file": str(col.path), "line": str(n), "record": "", "field": "",
+                                            "reason": reason, "action": "line left out"})
+            else:
+                col.problem(f"{n}", reason)
             last = None
             continue
         if not start:
