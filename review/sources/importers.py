@@ -105,6 +105,11 @@ class _Collector:
             raise InputError(f"{self.path}:{where}: {reason}")
         self.result.skipped.append({"file": str(self.path), "locator": where, "reason": reason})
 
+    def left_out(self, line: int, reason: str) -> None:
+        """List a line that holds no field of a kept record (banner text, a stray line): the import goes on."""
+        self.result.problems.append({"file": str(self.path), "line": str(line), "record": "", "field": "",
+                                     "reason": reason, "action": "line left out"})
+
     def build(self, values: dict[str, Any], source: Source, key: str, where: str, what: str,
               line_of: Callable[[str], str | None] | None = None) -> Record | None:
         """:func:`_build` a record; a bad field is dropped and listed (strict: the entry is a problem).
@@ -430,9 +435,7 @@ def _ris_entries(text: str, col: _Collector) -> Iterator[tuple[int, list[str]]]:
                 col.problem(f"{n}", f"text outside a reference: {line.strip()[:50]!r} "
                                     "(a reference starts with the tag TY)")
             elif line.strip():
-                col.result.problems.append({"file": str(col.path), "line": str(n), "record": "", "field": "",
-                                            "reason": f"text outside a reference: {line.strip()[:50]!r}",
-                                            "action": "line left out"})
+                col.left_out(n, f"text outside a reference: {line.strip()[:50]!r}")
             continue
         if tag == "TY":
             col.problem(f"{start}", f"reference has no end tag ER before the next TY at line {n}")
@@ -523,6 +526,7 @@ _TAGGED = {
 }
 _WOS_LISTS = frozenset({"AU", "AF", "BA", "BF", "CA", "GP", "BE", "C1", "C3", "CR"})  # one value per line
 _WOS_HEADER = frozenset({"FN", "VR", "EF"})
+_FORMAT_NAMES = {"wos": "Web of Science", "medline": "PubMed/MEDLINE"}
 
 
 _Fields = dict[str, list[tuple[int, str]]]  # tag -> [(line, value), ...]
@@ -552,10 +556,9 @@ def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int,
             last = None
             continue
         if tag is None:
-            reason = f"not a tagged line: {line.strip()[:50]!r} (expected a {fmt_name(fmt)} tag)"
+            reason = f"not a tagged line: {line.strip()[:50]!r} (expected a {_FORMAT_NAMES[fmt]} tag)"
             if start and col.lenient:  # the record goes on: only this line is lost, and listed
-                col.result.problems.append({"file": str(col.path), "line": str(n), "record": "", "field": "",
-                                            "reason": reason, "action": "line left out"})
+                col.left_out(n, reason)
             else:
                 col.problem(f"{n}", reason)
             last = None
@@ -579,10 +582,6 @@ def _tagged_entries(text: str, fmt: str, col: _Collector) -> Iterator[tuple[int,
             col.problem(f"{start}", "file ends inside this record (no end tag ER); the file may be truncated")
         else:
             yield start, stop, fields
-
-
-def fmt_name(fmt: str) -> str:
-    return {"wos": "Web of Science", "medline": "PubMed/MEDLINE"}.get(fmt, fmt)
 
 
 def _medline_pages(value: str) -> tuple[str, str]:
@@ -620,12 +619,11 @@ def _tagged_values(fmt: str, f: _Fields) -> dict[str, Any]:
     first, last = _medline_pages(one("PG"))
     ids = every("LID") + every("AID")
     doi = next((v[: -len("[doi]")].strip() for v in ids if v.endswith("[doi]")), "")
-    book = bool(one("BTI"))
     return {
         "title": one("TI", "BTI"), "abstract": one("AB"), "authors": every("FAU") or every("AU") or every("CN"),
         "year": one("DP") or one("DEP")[:4], "venue": one("JT", "TA"), "volume": one("VI"), "issue": one("IP"),
         "first_page": first, "last_page": last, "doi": doi, "pmid": one("PMID"), "isbn": one("ISBN"),
-        "publisher": one("PB"), "type": "book" if book and not one("TI") else _medline_type(every("PT")),
+        "publisher": one("PB"), "type": "book" if one("BTI") and not one("TI") else _medline_type(every("PT")),
         "language": one("LA"), "keywords": every("OT") + [m.lstrip("*") for m in every("MH")],
     }
 
