@@ -78,8 +78,15 @@ _LANGS = ("German", "French", "Spanish", "Chinese", "Japanese", "Russian", "Poli
 
 # -- perturbations ----------------------------------------------------------------------------------
 def _variants() -> dict[str, list[str]]:
-    """Journal name (lower case) -> its listed variants, both ways (bib-dedupe's journal_variants.csv)."""
+    """Journal name (lower case) -> its listed variants, both ways (bib-dedupe's journal_variants.csv).
+
+    The list ships with bib-dedupe: without its virtualenv (``--no-peer`` on a fresh machine) the "journal" and
+    "mixed" kinds fall back to ISO-like abbreviations only, and their pairs differ from a side-by-side run.
+    """
     out: dict[str, list[str]] = {}
+    if not any(bench.VENV.glob("lib/python3*/site-packages/bib_dedupe/journal_variants.csv")):
+        print(f"note: bib-dedupe's journal_variants.csv not found under {bench.VENV}: journal names are only "
+              "abbreviated; run once without --no-peer for the figures the README quotes", file=sys.stderr)
     for p in sorted(bench.VENV.glob("lib/python3*/site-packages/bib_dedupe/journal_variants.csv")):
         with open(p, encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
