@@ -87,18 +87,35 @@ def test_a_year_missing_on_one_side_does_not_keep_the_same_article_apart():
     assert outcome(a, replace(b, authors=[Author("Hansen, Anne"), Author("Berg, Ole")])) != DUPLICATE
     no_pages = replace(b, pages="")
     assert outcome(a, no_pages) == DUPLICATE  # venue and volume: two details besides title and authors
-    # Title, authors and venue, nothing against: one work (a conference paper without volume or pages in one
-    # export, with them in another) ...
-    assert outcome(a, replace(no_pages, volume="")) == DUPLICATE
-    # ... but not without the venue (a thesis and its article), nor beside a one-page item: a meeting abstract
-    # and its paper share title, authors and journal.
+    # Title, authors and venue alone stay for a human when either record has a volume or pages: a meeting abstract
+    # (a supplement, a few pages, an abstract number) shares title, authors and journal with its paper in press.
+    assert outcome(a, replace(no_pages, volume="")) != DUPLICATE
     assert outcome(a, replace(no_pages, volume="", venue="")) != DUPLICATE
-    abstract = replace(a, id="abs", year=2019, venue="Blood", volume="134", issue="Suppl 1", pages="32")
-    assert outcome(abstract, replace(a, id="paper", year=None, venue="Blood", volume="", pages="")) != DUPLICATE
-    assert outcome(replace(abstract, year=None), replace(a, id="paper", venue="Blood", volume="", pages="")) \
-        != DUPLICATE
-    short = replace(a, title="Cervical cytology screening")  # a short title recurs: not enough with venue alone
-    assert outcome(short, replace(short, id="e", year=None, volume="", pages="")) != DUPLICATE
+    paper = replace(a, id="paper", year=None, venue="Blood", volume="", issue="", pages="")
+    for pages in ("32", "S12-S13", "S1-S1210", "Abstract 345", ""):
+        abstract = replace(a, id="abs", year=2019, venue="Blood", volume="134", issue="Suppl 1", pages=pages)
+        assert outcome(abstract, paper) != DUPLICATE, pages
+    assert outcome(replace(a, year=None, venue="Blood", volume="134", pages="S12"),
+                   replace(paper, year=2020)) != DUPLICATE
+
+
+def test_a_conference_paper_without_a_year_merges_on_title_authors_and_venue():
+    """digital_work (AIS/ICIS papers, numbered from page 1 or without pages or volume): exported once with its year
+    and once without. Title, authors and the same venue are all there is, and they agree. In the perturbation
+    benchmark (benchmarks/dedup_perturb.py) a year missing on one side: pair recall .938 -> .962, false merges
+    unchanged."""
+    a = rec(title="Hiring biases in online labor markets: the case of gender stereotyping",
+            authors=("Chan, Jason", "Wang, Jing"), year=2014, venue="ICIS 2014 Proceedings", volume="", issue="",
+            pages="1--17", type="inproceedings")
+    b = replace(a, id="b", title="Hiring Biases in Online Labor Markets - The Case of Gender Stereotyping",
+                authors=[Author("Chan, J."), Author("Wang, J.")], year=None, pages="")
+    assert outcome(a, b) == DUPLICATE
+    assert outcome(a, replace(b, venue="")) != DUPLICATE  # a thesis or a preprint with the same title
+    assert outcome(a, replace(b, venue="Information Systems Research")) != DUPLICATE
+    assert outcome(a, replace(b, pages="18--30")) != DUPLICATE
+    assert outcome(a, replace(b, authors=[Author("Hansen, Anne")])) != DUPLICATE
+    short = replace(a, title="Online labor markets")  # a short title recurs: not enough with the venue alone
+    assert outcome(short, replace(short, id="e", year=None, pages="")) != DUPLICATE
 
 
 @pytest.mark.parametrize("change", [

@@ -393,13 +393,14 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
             # (no year on one side: two of venue, volume, pages and issue, the volume or the pages among them, as an
-            # issue number recurs every year; or the same venue and a title of five content words or more, nothing
-            # against, and neither a one-page item: a meeting abstract and its paper share title, authors and
-            # journal, but the abstract is one page. Title and authors alone are not enough: a thesis and its
-            # article, a preprint and its paper share them too)
+            # issue number recurs every year; or, when neither record has a volume or pages (conference papers
+            # numbered from 1, as AIS/ICIS's are), the same venue and a title of five content words or more with
+            # nothing against. A volume or pages on one side only is what tells a meeting abstract (a supplement,
+            # a few pages or an abstract number) from its paper in press. Title and authors alone are not enough:
+            # a thesis and its article, a preprint and its paper share them too)
             ok = (dy == 0 and details >= 0) or (dy is None and details >= 2 and (bool(volume) or pages == "agree")) \
                 or (dy is None and venue == "agree" and not soft and _content_words(a.title) >= 5
-                    and not any(x.first_page and x.first_page == x.last_page for x in (a, b))) \
+                    and not (a.volume or b.volume) and {a.first_page, b.first_page} <= {"", "1"}) \
                 or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
                 or (link_related and dy == 1 and venue is None and _content_words(a.title) >= 5 and full_range
                     and a.first_page != "1" and not _article_number(a.first_page))
