@@ -62,15 +62,3 @@ def test_help_everywhere():
     for cmd in ([], ["run"], ["init"], ["search"], ["snowball"], ["status"]):
         r = subprocess.run([sys.executable, "-m", "review.ui.cli", *cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage: review" in r.stdout
-
-
-def test_progress_bars_only_on_a_terminal(tmp_path, data_dir, capsys, monkeypatch):
-    """In a log, a pipe or CI each redraw of a bar is another line: bars only when stderr is a terminal."""
-    src = data_dir / "dedup" / "special_cases" / "records.csv"
-    assert main(["dedup", str(src), "--out", str(tmp_path / "a")]) == 0
-    assert "comparing" not in capsys.readouterr().err
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert main(["dedup", str(src), "--out", str(tmp_path / "b")]) == 0
-    assert "comparing" in capsys.readouterr().err
-    assert main(["dedup", str(src), "--out", str(tmp_path / "c"), "--quiet"]) == 0
-    assert "comparing" not in capsys.readouterr().err

@@ -34,12 +34,6 @@ class UsageError(ReviewError):
 _OPENED: list[Store] = []  # closed when the command ends (their writer lock with them)
 
 
-def _bars(args: argparse.Namespace) -> bool:
-    """Progress bars on a terminal only: not with ``--quiet``, nor in a log file, a pipe or CI's output, where
-    each redraw would be another line."""
-    return not args.quiet and sys.stderr.isatty()
-
-
 def open_review(args: argparse.Namespace, create: bool = False, lock: bool = False,
                 readonly: bool | None = False) -> tuple[Protocol, Store]:
     """The protocol and store a command works on.
@@ -106,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     protocol, store = open_review(args, create=True, lock=True)
     out = Path(args.out) if args.out else Path("out") / protocol.id
     summary = pipeline.run(store, protocol, snapshot=args.snapshot, stages=args.stages,
-                           progress=_bars(args), out_dir=out)
+                           progress=not args.quiet, out_dir=out)
     print(pipeline.format_outcome(store, summary, args.protocol, out))
     return 0
 
@@ -142,7 +136,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from review.stages import search
 
     protocol, store = open_review(args, create=True, lock=True)
-    result = search.run(store, protocol, progress=_bars(args), snapshot=args.snapshot)
+    result = search.run(store, protocol, progress=not args.quiet, snapshot=args.snapshot)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -162,7 +156,7 @@ def cmd_snowball(args: argparse.Namespace) -> int:
         store, backward=not args.no_backward and sb.backward, forward=not args.no_forward and sb.forward,
         depth=args.depth if args.depth is not None else sb.depth,
         max_records=args.max_records if args.max_records is not None else sb.max_records,
-        progress=_bars(args), protocol_hash=protocol.hash)
+        progress=not args.quiet, protocol_hash=protocol.hash)
     print(json.dumps(result, indent=2) if args.json else _snowball_line(result))
     return 0
 
@@ -194,7 +188,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         features = TextFeatures(embedding_weight=EMBEDDING_WEIGHT)
     r = run_dataset(args.dataset, prior_included=args.prior_included, prior_excluded=args.prior_excluded,
-                    seeds=seeds, out=args.out, progress=_bars(args), plot=plot, features=features)
+                    seeds=seeds, out=args.out, progress=not args.quiet, plot=plot, features=features)
     model = r["model"]["ranker"]
     if r["unlabelled"]:
         where = r["unlabelled"]
@@ -290,7 +284,7 @@ def cmd_definitions(args: argparse.Namespace) -> int:
 
     protocol, store = open_review(args, lock=True)
     out = Path(args.out) if args.out else Path("out") / protocol.id / "definitions"
-    result = definitions.run(store, protocol, progress=_bars(args), out_dir=out)
+    result = definitions.run(store, protocol, progress=not args.quiet, out_dir=out)
     clustering = Clustering.from_dict(store.artifact("definition_clusters"))
     print(f"{result['definitions']} definitions in {result['records']} records: "
           + ", ".join(f"{k} {v}" for k, v in result["by_concept"].items()))
@@ -412,7 +406,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         if not args.out:
             raise UsageError("file mode needs an output folder: review dedup FILE [FILE...] --out DIR")
         r = dedup.dedup_files(args.files, args.out, format=args.format, lenient=args.lenient,
-                              columns=_column_mapping(args.column), encoding=args.encoding, progress=_bars(args),
+                              columns=_column_mapping(args.column), encoding=args.encoding, progress=not args.quiet,
                               strict=args.strict)
         _print_problems(r["skipped_entries"], r["problem_entries"])
         print(f"{r['records']} records read, {r['problems']} problems"
@@ -428,7 +422,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         print(f"\n{c['same']} same, {c['different']} different, {c['skipped']} skipped; "
               f"{len(dedup.maybe_pairs(store, with_records=False))} pair(s) still open")
         return 0
-    r = dedup.run(store, protocol, progress=_bars(args))
+    r = dedup.run(store, protocol, progress=not args.quiet)
     if args.json:
         print(json.dumps(r, indent=2))
         return 0
