@@ -682,3 +682,40 @@ def test_neighbour_rows_teach_the_frame_with_their_own_term_masked():
     assert lex.matches(fold(rows[4]["sentence"])) and masked_tokens(cands[4])[:3] == ["et", "xtgtx", "handler"]
     missing = dict(rows[1], term="Udbud")
     assert labelled_candidates([missing], lex) == ([], [], [])
+
+
+def test_a_definition_that_names_its_concept_by_a_pronoun_is_judged_with_the_sentence_before():
+    """Real passages (two consecutive sentences each, copied from the pages named): the definition names its
+    concept only by "It" / "Er" / "Sie", the sentence before names the concept as its subject."""
+    from review.core.protocol import load
+    from review.definitions.extract import anaphor_candidate, find_in_text
+
+    lex = Lexicon.from_protocol(load(PROTOCOLS / "coproduction.toml"))
+    model = Model.load()
+    passages = [  # https://www.ndorms.ox.ac.uk/research/yahir/co-production
+        ("Co-production is a collaborative model of research that includes stakeholders such as patients, the "
+         "public, donors, clinicians, service providers, and policy makers.",
+         "It is a sharing of power, with stakeholders and researchers working together to develop the agenda, "
+         "design and implement the research, and interpret, disseminate, and implement the findings", "coproduction"),
+        # https://www.landwirtschaftskammer.de/landwirtschaft/landentwicklung/urban/mitmachen/informieren/koproduktion.htm
+        ("Der Begriff Koproduktion wurde in den 1970er Jahren von der späteren Nobelpreisträgerin Prof. Dr. Elinor "
+         "Ostrom geprägt.", "Er bezeichnet einen Zusammenschluss von verschiedenen Interessengruppen (sogenannten "
+         "Akteuren) zum Zweck der Organisation, Verwaltung oder Produktion eines Gemeinguts.", "coproduction"),
+    ]
+    for prev, sentence, concept in passages:
+        found = find_in_text(f"{prev} {sentence}", lex, model=model)
+        taken = [d for d in found if d.position == 1]
+        assert [(d.concept, d.term) for d in taken] == [(concept, sentence.split()[0])]
+        assert taken[0].pattern.startswith("anaphor; p=") and taken[0].score >= 0.65
+        assert taken[0].lang == ("en" if concept == "coproduction" and prev.startswith("Co-") else "de")
+        assert not [d for d in find_in_text(sentence, lex, model=model)]  # alone it names no concept
+    # https://wirral.gov.uk/adult-social-care-co-production-strategy-2024-2029/co-production: a claim, not taken
+    prev = ("Co-production is a specific kind of community engagement, which represents a transition from doing "
+            "things ‘to’ and ‘for’ people, to doing things ‘with’ people.")
+    claim = "It is explicitly referenced in the Care Act 2014."
+    assert anaphor_candidate(claim, prev, lex) is not None
+    assert [d.position for d in find_in_text(f"{prev} {claim}", lex, model=model)] == [0]
+    # the sentence before names two concepts, or names one not as its subject: no antecedent
+    assert anaphor_candidate(passages[0][1], "Co-production and co-creation are often confused.", lex) is None
+    assert anaphor_candidate(passages[0][1], "Many councils now speak of co-production.", lex) is None
+    assert anaphor_candidate("It names co-creation too.", passages[0][0], lex) is None  # names a concept itself
