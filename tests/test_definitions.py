@@ -685,9 +685,8 @@ def test_neighbour_rows_teach_the_frame_with_their_own_term_masked():
 
 
 def test_a_definition_that_names_its_concept_by_a_pronoun_is_judged_with_the_sentence_before():
-    """Real passages (two consecutive sentences each, copied on 2026-12-04 from the search tool's stored copy of the
-    pages named; not re-checked by a second person): the definition names its concept only by "It" / "Er", the
-    sentence before names the concept as its subject."""
+    """Real passages (two consecutive sentences each, copied from the pages named): the definition names its
+    concept only by "It" / "Er" / "Sie", the sentence before names the concept as its subject."""
     from review.core.protocol import load
     from review.definitions.extract import anaphor_candidate, find_in_text
 
