@@ -248,19 +248,15 @@ def candidates(sentence: str, lexicon: Lexicon, lang_hint: str | None = None) ->
 
 
 def judge(sentence: str, lexicon: Lexicon, model: Model, threshold: float = DEFAULT_THRESHOLD,
-          lang_hint: str | None = None, previous: str = "") -> list[Definition]:
+          lang_hint: str | None = None) -> list[Definition]:
     """Definitions in one sentence: the lexicon names the concept, the model judges whether the sentence says what
-    it is (probability >= ``threshold``). Each definition's ``pattern`` says why: hand pattern, score, top features.
-    ``previous``: the sentence before, for a sentence that names its concept only by an anaphor."""
+    it is (probability >= ``threshold``). Each definition's ``pattern`` says why: hand pattern, score, top features."""
     out = []
-    found = candidates(sentence, lexicon, lang_hint)
-    if not found and previous:
-        found = [a] if (a := anaphor_candidate(sentence, previous, lexicon, lang_hint)) else []
-    for cand, d in found:
+    for cand, d in candidates(sentence, lexicon, lang_hint):
         p = model.score(cand)[0]
         if p >= threshold:
             top = model.score(cand, explain=3)[1]
-            if not d.pattern or d.pattern == "anaphor":  # a hand pattern's match has them already
+            if not d.pattern:
                 d.lang = d.lang or detect_language(sentence, lang_hint)
                 d.cited = "; ".join(cited_sources(sentence))
             d.score = round(p, 4)
@@ -269,46 +265,19 @@ def judge(sentence: str, lexicon: Lexicon, model: Model, threshold: float = DEFA
     return out
 
 
-# The subject of a sentence that names the concept of the sentence before only by a pronoun or "the term":
-# "It refers to …", "Der Begriff umfasst …", "Det er en samarbejdsform …", "Sie ist ein Vergabeverfahren …".
-_ANAPHOR = re.compile(
-    r"^\W{0,3}((?:the|this) (?:term|concept|notion)|it|this|(?:der|dieser) begriff|das konzept|er|sie|es|dies|"
-    r"(?:dette |det )?begreb(?:et)?|(?:dette |det )?begrep(?:et)?|(?:detta )?begreppet|det|den|dette|detta)\b",
-    re.I)
-
-
-def anaphor_candidate(sentence: str, previous: str, lexicon: Lexicon,
-                      lang_hint: str | None = None) -> tuple[Candidate, Definition] | None:
-    """A candidate for a sentence that names no concept and starts with an anaphor, when the sentence before has
-    exactly one of the lexicon's concepts as its subject ("Co-creation refers to … . It also describes …")."""
-    m = _ANAPHOR.match(light(sentence))
-    if m is None or concept_spans(sentence, lexicon):
-        return None
-    spans = concept_spans(previous, lexicon)
-    if len({c for c, _, _ in spans}) != 1 or not _is_subject(light(previous)[:spans[0][1]]):
-        return None
-    start, end = m.span(1)
-    d = Definition(concept=spans[0][0], term=sentence[start:end], sentence=sentence, pattern="anaphor",
-                   lang=detect_language(f"{previous} {sentence}", lang_hint))  # "Er bezeichnet …" alone looks Danish
-    return Candidate(sentence, ((start, end),)), d
-
-
 def find_in_text(text: str, lexicon: Lexicon, fulltext: bool = False, lang_hint: str | None = None,
                  model: Model | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Definition]:
     """Definitions in a title, abstract or full text, with their sentence positions.
 
-    Without ``model``, the hand patterns alone decide (:func:`find_definitions`); with it, :func:`judge`, which
-    also judges a sentence that names the concept of the sentence before by an anaphor (:func:`anaphor_candidate`).
+    Without ``model``, the hand patterns alone decide (:func:`find_definitions`); with it, :func:`judge`.
     """
     if not text or not lexicon.any_match(fold(text)):
         return []
     out = []
-    previous = ""
     for i, sentence in enumerate(split_sentences(text, fulltext)):
         found = (find_definitions(sentence, lexicon, lang_hint) if model is None
-                 else judge(sentence, lexicon, model, threshold, lang_hint, previous))
+                 else judge(sentence, lexicon, model, threshold, lang_hint))
         for d in found:
             d.position = i
             out.append(d)
-        previous = sentence
     return out
