@@ -1,5 +1,5 @@
 """Folding and identifiers (review/core/text.py)."""
-from review.core.text import fold, normalize_doi, short_openalex_id
+from review.core.text import fold, full_last_page, normalize_doi, short_openalex_id
 
 
 def test_fold_lowercases_compatibility_letters():
@@ -37,3 +37,11 @@ def test_markup_is_stripped():
         "Co-production in elderly care"
     assert strip_markup("CO<sub>2</sub> and <jats:italic>in vivo</jats:italic>") == "CO2 and in vivo"
     assert strip_markup("x < 5 and y > 3 &amp; z") == "x < 5 and y > 3 & z"
+
+
+def test_full_last_page():
+    assert full_last_page("1325", "9") == "1329"
+    assert full_last_page("123", "45") == "145"
+    assert full_last_page("123", "129") == "129"
+    assert full_last_page("e123", "4") == "4"  # not a numeric range: as written
+    assert full_last_page("12", "") == ""

@@ -102,3 +102,11 @@ def strip_markup(text: str | None) -> str:
     if "<" in s:  # inline tags (<i>, <sub>, <jats:italic>) join their text; others separate it
         s = _TAG.sub(lambda m: "" if m.group(1).lower().rpartition(":")[2] in _INLINE_TAGS else " ", s)
     return " ".join(s.split())
+
+
+def full_last_page(first: str, last: str) -> str:
+    """The last page written in full: ``("1325", "9")`` gives ``"1329"`` (the ``1325-9`` of MEDLINE and many
+    journals); anything else is returned as is."""
+    if first.isdigit() and last.isdigit() and len(last) < len(first):
+        return first[: len(first) - len(last)] + last
+    return last

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from review.core.records import Record
-from review.core.text import fold
+from review.core.text import fold, full_last_page
 
 DUPLICATE, MAYBE, DISTINCT = "duplicate", "maybe", "distinct"
 _SMALL_BLOCK = 16        # blocks up to this size: every pair; larger: pairs with similar titles only
@@ -250,10 +250,7 @@ def _page_range(pages: str) -> tuple[str, str]:
     toks = [t if any(c.isdigit() for c in t) else "" for t in toks]  # "Suppl-29": first page unknown
     if not toks:
         return "", ""
-    first, last = toks[0], toks[-1]
-    if first.isdigit() and last.isdigit() and len(last) < len(first):
-        last = first[: len(first) - len(last)] + last
-    return first, last
+    return toks[0], full_last_page(toks[0], toks[-1])
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from typing import Any
 from review.core.errors import InputError
 from review.core.records import Author, Record, Source
 from review.core.settings import IMPORT_FORMATS
-from review.core.text import normalize_doi, normalize_pmid, short_openalex_id, stable_id
+from review.core.text import full_last_page, normalize_doi, normalize_pmid, short_openalex_id, stable_id
 from review.sources.openalex_json import from_openalex
 
 FORMATS = IMPORT_FORMATS
@@ -588,9 +588,7 @@ def _medline_pages(value: str) -> tuple[str, str]:
     """First and last page of a MEDLINE ``PG`` ("123-9" is 123-129; "e0815" stays; "1021-35; quiz 1036": 1021-1035)."""
     first, _, last = re.split(r"[,;]", _clean(value))[0].partition("-")
     first, last = first.strip(), last.strip()
-    if first.isdigit() and last.isdigit() and len(last) < len(first):
-        last = first[: len(first) - len(last)] + last
-    return first, last
+    return first, full_last_page(first, last)
 
 
 def _medline_type(types: list[str]) -> str:
