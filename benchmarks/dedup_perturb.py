@@ -84,10 +84,11 @@ def _variants() -> dict[str, list[str]]:
     "mixed" kinds fall back to ISO-like abbreviations only, and their pairs differ from a side-by-side run.
     """
     out: dict[str, list[str]] = {}
-    if not any(bench.VENV.glob("lib/python3*/site-packages/bib_dedupe/journal_variants.csv")):
+    lists = sorted(bench.VENV.glob("lib/python3*/site-packages/bib_dedupe/journal_variants.csv"))
+    if not lists:
         print(f"note: bib-dedupe's journal_variants.csv not found under {bench.VENV}: journal names are only "
               "abbreviated; run once without --no-peer for the figures the README quotes", file=sys.stderr)
-    for p in sorted(bench.VENV.glob("lib/python3*/site-packages/bib_dedupe/journal_variants.csv")):
+    for p in lists:
         with open(p, encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
                 a, b = (r.get("journal") or "").strip(), (r.get("title_variant") or "").strip()
