@@ -375,6 +375,14 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
     if dy is None and t >= 95 and venue == "agree" and same_place and authors_ok:
         pro.append("same venue, volume, first page and authors; a year missing")
         return outcome(DUPLICATE)
+    # With title, authors, volume and the whole page range, a venue named otherwise is a book's title vs its
+    # series' ("Annals of the New York Academy of Sciences", vol. 1109, pp. 93-105 in "Autoimmunity, Part A"); not
+    # two conference papers, a workshop's and the main meeting's (see the series exception above). A venue against
+    # asks for the title band of a year apart (97), not that of the same venue (95).
+    if dy is None and t >= 97 and authors_ok and venue == "differ" and same_place and full_range \
+            and not a.kind == b.kind == "conference":
+        pro.append("same title, authors, volume and page range; a year missing")
+        return outcome(DUPLICATE)
     # Online first vs print: the same volume and first page a year apart (not an article number, which
     # says nothing about the year), in the same journal or by the same authors.
     if dy == 1 and same_place and venue != "differ" and not _article_number(a.first_page) \
@@ -393,12 +401,14 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
             # same long title, authors and page range a year apart, the venue missing on a side; not pages
             # from 1, which every report, yearly edition and per-paper numbered item has)
             # (no year on one side: two of venue, volume, pages and issue, the volume or the pages among them, as an
-            # issue number recurs every year; or, when neither record has a volume or pages (conference papers
-            # numbered from 1, as AIS/ICIS's are), the same venue and a title of five content words or more with
-            # nothing against. A volume or pages on one side only is what tells a meeting abstract (a supplement,
-            # a few pages or an abstract number) from its paper in press. Title and authors alone are not enough:
-            # a thesis and its article, a preprint and its paper share them too)
+            # issue number recurs every year; or an article in press beside it printed (:func:`_in_press`); or,
+            # when neither record has a volume or pages (conference papers numbered from 1, as AIS/ICIS's are), the
+            # same venue and a title of five content words or more with nothing against. Otherwise a volume or pages
+            # on one side only is what tells a meeting abstract (a supplement, a few pages or an abstract number)
+            # from its paper in press. Title and authors alone are not enough: a thesis and its article, a preprint
+            # and its paper share them too)
             ok = (dy == 0 and details >= 0) or (dy is None and details >= 2 and (bool(volume) or pages == "agree")) \
+                or (venue == "agree" and _in_press(a, b)) \
                 or (dy is None and venue == "agree" and not soft and _content_words(a.title) >= 5
                     and not (a.volume or b.volume) and {a.first_page, b.first_page} <= {"", "1"}) \
                 or (dy == 1 and venue == "agree" and (_content_words(a.title) >= 5 or same_place)) \
@@ -419,6 +429,20 @@ def compare(a: Prepared, b: Prepared, title_sim: float | None = None, link_relat
 
 
 _ORDINAL_DIGITS = re.compile(r"\d+(?:st|nd|rd|th|e|er|te|de|ste)")  # 1st, 2nd, 3e, 2te
+
+
+def _in_press(a: Prepared, b: Prepared) -> bool:
+    """One record is an article in press (no year, volume, issue or pages) and the other the same article as a
+    regular issue prints it: a year, a volume and a page range of a few pages in numbers only, not from page 1.
+    The titles must be the same once folded ("The role of …" vs "Role of …" may be a meeting abstract whose
+    fields an export left out) and so must the author list (two names at least)."""
+    for bare, full in ((a, b), (b, a)):
+        if not (bare.year or bare.volume or bare.issue or bare.first_page or bare.last_page) and full.year \
+                and full.plain and full.volume and full.first_page not in ("0", "1") \
+                and 2 <= _page_count(full) <= MAX_ARTICLE_PAGES and a.title == b.title \
+                and _content_words(a.title) >= 5 and len(a.surnames) >= 2 and _same_author_list(a, b):
+            return True
+    return False
 
 
 def _numbers_inside_words(a: str, b: str) -> bool:

@@ -253,6 +253,11 @@ def _page_range(pages: str) -> tuple[str, str]:
     return toks[0], full_last_page(toks[0], toks[-1])
 
 
+# Volume, issue and pages as a regular issue prints them: numbers only ("22", "4" or "3-4", "742-747", "pp. 742-7").
+# A supplement, a part or a meeting issue says so in words or letters ("Suppl 1", "4S", "Supl", "Pt 2", "S500").
+_PLAIN = (re.compile(r"\d+"), re.compile(r"(\d+\s*[-/–]\s*)?\d+|"), re.compile(r"(pp?\.?\s*)?\d+\s*[-–]+\s*\d+"))
+
+
 @dataclass(slots=True)
 class Prepared:
     """The comparable features of one record."""
@@ -283,6 +288,7 @@ class Prepared:
     initials: tuple = ()
     review_id: str = ""  # a Cochrane review number (cd002991): the same review across its updates
     title_labels: frozenset = frozenset()  # the part of title_nums that names a part of a series ("part 2")
+    plain: bool = False  # volume, issue and pages are numbers only (:data:`_PLAIN`)
 
 
 def prepare(rec: Record) -> Prepared:
@@ -310,4 +316,5 @@ def prepare(rec: Record) -> Prepared:
                     tuple(w for w in venue_words if w not in _STOP), acronym, _venue_key(full_words), volume,
                     _number(rec.issue), fp, lp, rec.doi, rec.pmid, rec.openalex_id,
                     _TYPES.get((rec.type or "").lower().strip(), ""), n_fields, initials,
-                    m.group(1).lower() if m else "", labels)
+                    m.group(1).lower() if m else "", labels,
+                    all(r.fullmatch((x or "").strip()) for r, x in zip(_PLAIN, (rec.volume, rec.issue, rec.pages))))
