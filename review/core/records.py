@@ -24,7 +24,7 @@ class Author:
 class Source:
     """Where a record came from: a search run, a file and the place in it."""
 
-    kind: str  # "openalex", "snapshot", "ris", "bibtex", "csv", "snowball"
+    kind: str  # "openalex", "snapshot", "snowball", or the file format ("ris", "bibtex", "csv", "endnote", …)
     name: str  # run label or file path
     locator: str = ""  # line, entry key, position or OpenAlex id within the source
 

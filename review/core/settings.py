@@ -28,7 +28,7 @@ NETWORK_FORMATS = ("graphml", "gexf", "vosviewer", "cytoscape", "html", "png", "
 NETWORK_RECORDS = ("auto", "all", "included")
 SUBJECT_FIELDS = ("auto", "topics", "keywords", "concepts")
 EXPORT_FORMATS = ("bibtex", "ris", "csljson")
-IMPORT_FORMATS = ("ris", "bibtex", "csv", "openalex", "wos", "medline")  # wos: Web of Science plain text
+IMPORT_FORMATS = ("ris", "bibtex", "csv", "openalex", "wos", "medline", "endnote")  # wos: Web of Science plain text
 
 
 def setting(default: Any, kind: Any, *, choices: tuple | None = None, min: float | None = None,

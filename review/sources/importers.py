@@ -1,4 +1,5 @@
-"""Read bibliographic files into :class:`~review.core.records.Record`: RIS, BibTeX, CSV/TSV, OpenAlex.
+"""Read bibliographic files into :class:`~review.core.records.Record`: RIS, BibTeX, CSV/TSV, OpenAlex, Web of
+Science and PubMed text, EndNote XML.
 
 Every record keeps where it came from (``Source(kind, path, locator)``): the line of
 its RIS reference, CSV row or BibTeX entry, with the input's own ID in the locator.
@@ -174,8 +175,8 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
 
 
 def detect_format(path: str | Path) -> str:
-    """``ris``, ``bibtex``, ``csv``, ``openalex``, ``wos`` or ``medline`` from the file name, else from its first
-    bytes."""
+    """``ris``, ``bibtex``, ``csv``, ``openalex``, ``wos``, ``medline`` or ``endnote`` from the file name, else from
+    its first bytes."""
     path = Path(path)
     name = path.name.lower()
     for suffix in (".gz", ".zip"):
@@ -184,7 +185,7 @@ def detect_format(path: str | Path) -> str:
     ext = name.rsplit(".", 1)[-1] if "." in name else ""
     by_ext = {"ris": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv",
               "tsv": "csv", "tab": "csv", "json": "openalex", "jsonl": "openalex", "ndjson": "openalex",
-              "nbib": "medline", "ciw": "wos"}
+              "nbib": "medline", "ciw": "wos", "xml": "endnote"}
     if ext in by_ext:
         return by_ext[ext]
     if not path.exists():
@@ -200,10 +201,12 @@ def detect_format(path: str | Path) -> str:
         return "bibtex"
     if head[:1] in "[{":
         return "openalex"
+    if head.startswith("<") and re.search(r"<records?>", head):
+        return "endnote"
     if "," in head.split("\n", 1)[0] or "\t" in head.split("\n", 1)[0]:
         return "csv"
-    raise InputError(f"{path}: cannot tell the format (RIS, BibTeX, CSV, OpenAlex JSON, Web of Science or "
-                     "PubMed text); name it with --format")
+    raise InputError(f"{path}: cannot tell the format (RIS, BibTeX, CSV, OpenAlex JSON, Web of Science, "
+                     "PubMed text or EndNote XML); name it with --format")
 
 
 # -- common conversion helpers ------------------------------------------------------------------
@@ -306,23 +309,24 @@ _WORK_TYPES = {
     "article": ("jour", "jfull", "ejour", "mgzn", "news", "inpress", "inpr", "abst", "article", "journal article",
                 "journal-article", "journalarticle", "article in press", "journal", "magazine article",
                 "newspaper article", "meeting abstract", "data paper", "short survey", "article; early access",
-                "comparative study", "clinical trial", "randomized controlled trial", "multicenter study"),
+                "comparative study", "clinical trial", "randomized controlled trial", "multicenter study",
+                "electronic article"),
     # OpenAlex's 2023 name, kept so the exporters write @inproceedings; criteria on "article" match it
     "proceedings-article": ("conf", "cpaper", "inproceedings", "conference", "conference paper", "proceedings paper",
                             "conferencepaper", "conference proceedings"),
     "review": ("review", "review article", "systematic review", "meta-analysis", "article; review",
                "review; early access"),
     "book": ("book", "ebook", "edbook", "whole book", "booklet", "book series", "edited book", "monograph",
-             "proceedings", "book; edited book"),
+             "proceedings", "book; edited book", "electronic book"),
     "book-chapter": ("chap", "echap", "book chapter", "chapter", "inbook", "incollection", "book section",
-                     "booksection", "article; book chapter", "book part"),
+                     "booksection", "article; book chapter", "book part", "electronic book section"),
     "dissertation": ("thes", "thesis", "phdthesis", "mastersthesis", "dissertation", "doctoral thesis"),
     "report": ("rprt", "report", "techreport", "government document", "govdoc", "technical report", "working paper"),
     "editorial": ("editorial", "editorial material", "edit", "comment", "letter to the editor; editorial"),
     "letter": ("letter", "correspondence"),
     "erratum": ("erratum", "correction", "corrected and republished article", "published erratum"),
     "retraction": ("retraction", "retracted publication", "retraction of publication"),
-    "preprint": ("preprint", "unpublished", "unpb", "posted-content", "manuscript"),
+    "preprint": ("preprint", "unpublished", "unpb", "posted-content", "manuscript", "unpublished work"),
     "dataset": ("data", "dataset", "aggr", "dbase"),
     "standard": ("stand", "standard"),
     "other": ("gen", "elec", "web", "online", "misc", "note", "webpage", "blog post", "computer program", "ctlg",
@@ -899,6 +903,162 @@ def read_csv(path: str | Path, lenient: bool = False, columns: dict[str, str] | 
     return _finish(col, header)
 
 
+# -- EndNote XML ------------------------------------------------------------------------------
+_EN_MAX_DEPTH = 12  # elements below <record>; EndNote's deepest field (urls/related-urls/url/style) is 4
+_EN_LISTS = frozenset({"keywords/keyword", "urls/related-urls/url", "urls/web-urls/url", "electronic-resource-num"})
+
+
+class _EndNoteParser:
+    """Fields of each ``<record>`` of an EndNote XML export, as ``(line, fields)``: the text of each element below
+    the record by its path (``titles/title``, ``contributors/authors/author``), formatting runs (``<style>``) joined
+    and whitespace collapsed, list fields split at EndNote's line breaks (``&#xD;``); attributes as ``path@name``.
+
+    A document type with declarations (entities, default attributes), an entity the parser cannot expand, or
+    elements nested deeper than any export are refused: they are how a small hostile file expands in memory or
+    reads other files, and no export has them.
+    """
+
+    def __init__(self, col: _Collector):
+        import xml.parsers.expat
+
+        self.col, self.done, self.root = col, [], ""
+        self.fields: dict[str, list[str]] | None = None
+        self.path: list[str] = []
+        self.texts: list[list[str]] = []
+        self.line = 0
+        p = self.parser = xml.parsers.expat.ParserCreate()
+        p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = self.start, self.end, self.chars
+        p.StartDoctypeDeclHandler, p.SkippedEntityHandler = self.doctype, self.skipped
+
+    def refuse(self, why: str) -> None:
+        raise InputError(f"{self.col.path}:{self.parser.CurrentLineNumber}: {why}; refused (no EndNote export "
+                         "has it, and hostile files use it to expand in memory or read other files)")
+
+    def doctype(self, name: str, system_id: str | None, public_id: str | None, has_internal_subset: int) -> None:
+        if has_internal_subset:
+            self.refuse("the XML declares entities or attributes in its document type")
+
+    def skipped(self, name: str, is_parameter_entity: int) -> None:
+        self.refuse(f"the XML uses the entity &{name}; from an external document type")
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if not self.root:
+            self.root = name
+        if self.fields is None:
+            if name == "record":
+                self.fields, self.path, self.texts, self.line = {}, [], [], self.parser.CurrentLineNumber
+            return
+        if name == "style":
+            return
+        if len(self.path) >= _EN_MAX_DEPTH:
+            self.refuse(f"elements nested deeper than {_EN_MAX_DEPTH} levels inside a record")
+        self.path.append(name)
+        self.texts.append([])
+        for k, v in attrs.items():
+            self.fields.setdefault("/".join(self.path) + "@" + k, []).append(" ".join(v.split()))
+
+    def end(self, name: str) -> None:
+        if self.fields is None or name == "style":
+            return
+        if not self.path:  # </record>
+            self.done.append((self.line, self.fields))
+            self.fields = None
+            return
+        where = "/".join(self.path)
+        text = "".join(self.texts.pop())
+        self.path.pop()
+        for part in text.split("\r") if where in _EN_LISTS else (text,):
+            if part.split():
+                self.fields.setdefault(where, []).append(" ".join(part.split()))
+
+    def chars(self, text: str) -> None:
+        if self.fields is not None and self.texts:
+            self.texts[-1].append(text)
+
+    def records(self, fh: Any) -> Iterator[tuple[int, dict[str, list[str]]]]:
+        import xml.parsers.expat
+
+        try:
+            while chunk := fh.read(1 << 20):
+                self.parser.Parse(chunk, False)
+                yield from self.done
+                self.done.clear()
+            self.parser.Parse(b"", True)
+        except xml.parsers.expat.ExpatError as e:
+            yield from self.done
+            self.col.problem(f"{e.lineno}", f"not well-formed XML ({xml.parsers.expat.ErrorString(e.code)}, column "
+                                            f"{e.offset}); the file may be truncated, not UTF-8 as it declares, or "
+                                            "not an EndNote XML export")
+        except ValueError as e:  # an encoding expat cannot read ("multi-byte encodings are not supported")
+            raise InputError(f"{self.col.path}: {e}; save the file as UTF-8") from None
+        yield from self.done
+
+
+_EN_BOOKS = frozenset({"book", "book section", "edited book", "electronic book", "electronic book section"})
+
+
+def _endnote_values(f: dict[str, list[str]]) -> dict[str, Any]:
+    first = lambda *paths: next((f[p][0] for p in paths if f.get(p)), "")  # noqa: E731
+    ref = first("ref-type@name")
+    book = ref.lower() in _EN_BOOKS
+    urls = f.get("urls/related-urls/url", []) + f.get("urls/web-urls/url", [])
+    an = re.sub(r"^pmid:?\s*", "", first("accession-num"), flags=re.I)
+    db = f"{first('remote-database-name')} {first('remote-database-provider')}".lower()
+    pubmed = an.isdigit() and "embase" not in db and (
+        any(w in db for w in ("pubmed", "medline", "nlm"))
+        or any(re.search(rf"pubmed(?:\.ncbi\.nlm\.nih\.gov)?/{an}\b", u) for u in urls))
+    date = first("dates/pub-dates/date")
+    return {
+        "title": first("titles/title", "titles/translated-title", "titles/short-title"),
+        "abstract": first("abstract"),
+        "authors": f.get("contributors/authors/author", []),
+        "year": first("dates/year") or (date if _YEAR.search(date) else ""),  # a month alone ("Jan") says nothing
+        # a journal article's journal, a section's book, a conference paper's conference, a book's series (a
+        # book's alt-title is another title of the book, an article's the journal abbreviated)
+        "venue": first("titles/secondary-title", "periodical/full-title", "periodical/abbr-1",
+                       *(() if book else ("titles/alt-title",))),
+        "volume": first("volume"), "issue": first("number"), "pages": first("pages"),
+        "doi": first("electronic-resource-num"), "pmid": an if pubmed else "",
+        "isbn": first("isbn") if book else "",  # an ISSN otherwise
+        "publisher": first("publisher"), "url": urls[0] if urls else "", "type": ref,
+        "language": first("language"), "keywords": f.get("keywords/keyword", []),
+    }
+
+
+def read_endnote(path: str | Path, lenient: bool = False, encoding: str = "utf-8",
+                 strict: bool = False) -> ImportResult:
+    """Read an EndNote XML export (EndNote's File > Export > XML; Bookends and Zotero write it too).
+
+    The file's own encoding declaration is followed (``encoding`` is not used). See :class:`_EndNoteParser` for
+    what is refused.
+
+    Raises
+    ------
+    InputError
+        For a file that is not well-formed XML (``lenient`` keeps the records before the break) or holds no
+        ``<record>`` (naming its root element), and for a hostile file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: " + ("is a folder, expected a file" if path.is_dir() else "file not found"))
+    with open(path, "rb") as fh:
+        if not fh.read(1 << 16).strip() and path.stat().st_size <= 1 << 16:
+            raise InputError(f"{path}: file is empty")
+    col = _Collector(path, "endnote", lenient, strict)
+    parser = _EndNoteParser(col)
+    with open(path, "rb") as fh:
+        for position, (line, fields) in enumerate(parser.records(fh), 1):
+            number = (fields.get("rec-number") or [""])[0]
+            key = number or str(position)
+            locator = f"{line} " + (f"rec-number={number}" if number else f"#{position}")
+            rec = col.build(_endnote_values(fields), Source("endnote", str(path), locator), key, f"{line}", "record")
+            col.add(rec, fields, key, f"{line}")
+    if not col.result.records and not col.result.skipped and parser.root:
+        raise InputError(f"{path}: no <record> elements: not an EndNote XML export (its root element is "
+                         f"<{parser.root}>)")
+    return _finish(col)
+
+
 # -- OpenAlex ---------------------------------------------------------------------------------
 def read_openalex(path: str | Path, lenient: bool = False) -> ImportResult:
     """Read OpenAlex works (JSON array, JSONL, API page, ``.gz``, ``.zip``) via :mod:`review.sources.snapshot`."""
@@ -939,7 +1099,7 @@ def _finish(col: _Collector, header: list[str] | None = None) -> ImportResult:
 
 
 READERS = {"ris": read_ris, "bibtex": read_bibtex, "csv": read_csv, "openalex": read_openalex,
-           "wos": lambda path, **kw: read_tagged(path, "wos", **kw),
+           "endnote": read_endnote, "wos": lambda path, **kw: read_tagged(path, "wos", **kw),
            "medline": lambda path, **kw: read_tagged(path, "medline", **kw)}
 
 

@@ -585,8 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, metavar="N", help="key references and nodes to list (default 20)")
     p.add_argument("--out", "-o", metavar="DIR", help="output folder (default out/<protocol id>/networks)")
 
-    p = _command(sub, "import", cmd_import, "import RIS, BibTeX, CSV, OpenAlex, Web of Science or PubMed files into "
-                 "the review store")
+    p = _command(sub, "import", cmd_import, "import RIS, BibTeX, CSV, OpenAlex, Web of Science, PubMed or EndNote "
+                 "XML files into the review store")
     p.add_argument("files", nargs="+", metavar="FILE", help="files to import (format from the suffix, or --format)")
     p.add_argument("--protocol", "-p", metavar="PROTOCOL", help=PROTOCOL_HELP)
     p.add_argument("--format", "-f", choices=IMPORT_FORMATS, help="default: from the file")
