@@ -99,6 +99,10 @@ GRID: dict[str, tuple[dict, dict, dict]] = {
     "svm_maxdf0.5": ({**TEXT, "max_df": 0.5}, {"classifier": "svm"}, {}),
     "svm_knn5_0.3": ({**TEXT, "_extra": {"knn": [5, 0.3]}}, {"classifier": "svm"}, {}),
 }
+# Tried outside the grid (session 2026-12-04, text features, 14 sets x seeds 1-3, against svm_text; not kept):
+# the SVM score plus w x the cosine similarity to the nearest labelled relevant record (w 0.3 / 0.6, or the mean
+# of the 3 nearest): mean recall@10% within +-0.011 of svm_text on both groups, a set down to -0.049; NB-SVM
+# (features scaled by the labelled records' log-count ratio, Wang & Manning 2012): recall@10% -0.03 to -0.12.
 
 
 class FusionRanker(Ranker):
