@@ -353,6 +353,10 @@ def test_records_without_a_title_are_reported(tmp_path):
     assert len(res.records) == 2 and all(not r.title for r in res.records)
     [p] = [p for p in res.problems if p["field"] == "title"]
     assert "2 of 2 records have no title" in p["reason"] and "Name" in p["reason"] and "--column title=" in p["reason"]
+    ris = tmp_path / "export.ris"  # no columns to name: no CSV hint
+    ris.write_text("TY  - JOUR\nDO  - 10.1000/x1\nER  - \n", encoding="utf-8")
+    [p] = [p for p in read_file(ris).problems if p["field"] == "title"]
+    assert "1 of 1 records have no title" in p["reason"] and "--column" not in p["reason"]
 
 
 def test_a_tab_separated_sentence_set_imports_with_its_quotes(tmp_path):

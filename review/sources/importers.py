@@ -1094,7 +1094,7 @@ def _finish(col: _Collector, header: list[str] | None = None) -> ImportResult:
         cols = f" (columns: {', '.join(h for h in header if h)[:200]})" if header else ""
         res.problems.append({"file": str(col.path), "line": "1" if header else "", "record": untitled[0],
                              "field": "title", "reason": f"{len(untitled)} of {len(res.records)} records have no "
-                             f"title{cols}; name the title column with --column title=NAME"})
+                             f"title{cols}" + ("; name the title column with --column title=NAME" if header else "")})
     return res
 
 
