@@ -568,6 +568,10 @@ def test_endnote_xml_bad_cells_and_a_truncated_file(good_dir, tmp_path):
         read_file(cut)
     r = read_file(cut, lenient=True)
     assert r.keys == ["13264", "13265"] and len(r.skipped) == 1
+    broken = tmp_path / "broken.xml"  # a break inside the file, after two whole records: each of them once
+    broken.write_text(text.replace("<rec-number>650", "<rec-number>650</wrong>"), encoding="utf-8")
+    r = read_file(broken, lenient=True)
+    assert r.keys == ["13264", "13265"] and [s["reason"][:22] for s in r.skipped] == ["not well-formed XML (m"]
 
 
 @pytest.mark.parametrize("doc", [

@@ -22,6 +22,7 @@ import csv
 import io
 import logging
 import re
+import xml.parsers.expat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,11 +152,15 @@ class _Collector:
 
 
 # -- reading text -----------------------------------------------------------------------------
-def _read_text(path: Path, encoding: str = "utf-8") -> str:
+def _require_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected a file")
+
+
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    _require_file(path)
     data = path.read_bytes()
     if not data.strip():
         raise InputError(f"{path}: file is empty")
@@ -190,7 +195,8 @@ def detect_format(path: str | Path) -> str:
         return by_ext[ext]
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    head = path.read_bytes()[:4096].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if re.match(r"[A-Z][A-Z0-9]  -", head):
         return "ris"
     if re.match(r"PMID- ?\d", head):
@@ -919,8 +925,6 @@ class _EndNoteParser:
     """
 
     def __init__(self, col: _Collector):
-        import xml.parsers.expat
-
         self.col, self.done, self.root = col, [], ""
         self.fields: dict[str, list[str]] | None = None
         self.path: list[str] = []
@@ -976,16 +980,13 @@ class _EndNoteParser:
             self.texts[-1].append(text)
 
     def records(self, fh: Any) -> Iterator[tuple[int, dict[str, list[str]]]]:
-        import xml.parsers.expat
-
         try:
             while chunk := fh.read(1 << 20):
                 self.parser.Parse(chunk, False)
                 yield from self.done
                 self.done.clear()
             self.parser.Parse(b"", True)
-        except xml.parsers.expat.ExpatError as e:
-            yield from self.done
+        except xml.parsers.expat.ExpatError as e:  # the records completed before the break follow below
             self.col.problem(f"{e.lineno}", f"not well-formed XML ({xml.parsers.expat.ErrorString(e.code)}, column "
                                             f"{e.offset}); the file may be truncated, not UTF-8 as it declares, or "
                                             "not an EndNote XML export")
@@ -1039,14 +1040,13 @@ def read_endnote(path: str | Path, lenient: bool = False, encoding: str = "utf-8
         ``<record>`` (naming its root element), and for a hostile file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: " + ("is a folder, expected a file" if path.is_dir() else "file not found"))
-    with open(path, "rb") as fh:
-        if not fh.read(1 << 16).strip() and path.stat().st_size <= 1 << 16:
-            raise InputError(f"{path}: file is empty")
+    _require_file(path)
     col = _Collector(path, "endnote", lenient, strict)
     parser = _EndNoteParser(col)
     with open(path, "rb") as fh:
+        if not fh.read(1 << 16).strip() and path.stat().st_size <= 1 << 16:
+            raise InputError(f"{path}: file is empty")
+        fh.seek(0)
         for position, (line, fields) in enumerate(parser.records(fh), 1):
             number = (fields.get("rec-number") or [""])[0]
             key = number or str(position)
